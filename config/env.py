@@ -1,0 +1,85 @@
+"""The single place that reads the process environment.
+
+Every setting cxdesk understands is declared in ``SETTINGS`` with its default and meaning, so the README
+table and the runtime agree (``python -m config.env`` prints the table).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("CXDESK_HOME", "./var", "Directory for the SQLite database, uploads, outgoing mail files and keys."),
+    Setting("DATABASE_URL", "", "PostgreSQL URL (postgres://user:pass@host:port/db). Empty: SQLite in CXDESK_HOME."),
+    Setting("REDIS_URL", "", "Redis URL for the channel layer (several processes). Empty: in-memory layer."),
+    Setting("CXDESK_SECRET_KEY", "", "Django secret key. Empty: generated once into CXDESK_HOME/secret_key."),
+    Setting("CXDESK_DEBUG", "false", "Django debug mode. Never on in production."),
+    Setting("CXDESK_ALLOWED_HOSTS", "127.0.0.1,localhost", "Comma-separated host names cxdesk answers to."),
+    Setting("CXDESK_BASE_URL", "http://127.0.0.1:8000", "Public URL used in emails (password reset links)."),
+    Setting("CXDESK_HTTPS", "false", "true behind an HTTPS proxy: secure cookies, HSTS, X-Forwarded-Proto trusted."),
+    Setting("CXDESK_CSRF_TRUSTED_ORIGINS", "", "Comma-separated origins allowed to POST (e.g. https://help.example.com)."),
+    Setting("CXDESK_HOST", "127.0.0.1", "Address `cxdesk run` listens on."),
+    Setting("CXDESK_PORT", "8000", "Port `cxdesk run` listens on."),
+    Setting("CXDESK_EMAIL_URL", "", "Outgoing mail: smtp://user:pass@host:port (smtp+tls:// for STARTTLS). "
+            "Empty: messages are written as files to CXDESK_HOME/outbox."),
+    Setting("CXDESK_DEFAULT_FROM_EMAIL", "cxdesk <support@cxdesk.localhost>", "Sender of system mail."),
+    Setting("CXDESK_TASKS", "database", "Task backend: database (worker process) or immediate (run inline)."),
+    Setting("CXDESK_MAX_REQUEST_BYTES", "1048576", "Largest request body accepted by the API (413 above)."),
+    Setting("CXDESK_LOG_LEVEL", "INFO", "Log level for cxdesk's own loggers."),
+    Setting("CXDESK_DATA_DIR", "../shared/data", "Where `cxdesk demo` looks for real public texts (banking77, bitext)."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def env_str(name: str) -> str:
+    """The value of a declared setting, or its default."""
+    setting = _BY_NAME[name]
+    return os.environ.get(name, setting.default)
+
+
+def env_bool(name: str) -> bool:
+    value = env_str(name).strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"{name} must be true or false, got {value!r}")
+
+
+def env_int(name: str) -> int:
+    value = env_str(name)
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+def env_list(name: str) -> list[str]:
+    return [part.strip() for part in env_str(name).split(",") if part.strip()]
+
+
+def env_path(name: str) -> Path:
+    return Path(env_str(name)).expanduser().resolve()
+
+
+def settings_table_markdown() -> str:
+    rows = ["| setting | default | meaning |", "|---|---|---|"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(empty)"
+        rows.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(settings_table_markdown())

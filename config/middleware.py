@@ -1,0 +1,25 @@
+"""Request-size guard: refuse oversize API bodies with 413 in the API error shape before parsing."""
+
+from django.conf import settings
+from django.http import JsonResponse
+
+
+class ApiBodyLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path.startswith("/api/"):
+            try:
+                length = int(request.META.get("CONTENT_LENGTH") or 0)
+            except ValueError:
+                length = 0
+            if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+                return JsonResponse(
+                    {"error": {"code": "payload_too_large",
+                               "message": f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} "
+                                          "bytes.",
+                               "fields": {"body": "too large"}}},
+                    status=413,
+                )
+        return self.get_response(request)

@@ -1,0 +1,27 @@
+"""URL wiring: each app owns its urls module; the API and admin are mounted here."""
+
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.urls import include, path
+
+from config.api import api
+from config.errors import api_aware_404
+
+admin.site.site_header = "cxdesk administration"
+admin.site.site_title = "cxdesk admin"
+
+
+def home(request):
+    return redirect("customers:list")
+
+
+urlpatterns = [
+    path("", home, name="home"),
+    path("accounts/", include("cx.accounts.urls")),
+    path("customers/", include("cx.customers.urls")),
+    path("journeys/", include("cx.journeys.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", api.urls),
+]
+
+handler404 = api_aware_404

@@ -1,0 +1,1 @@
+"""Agents (Django users), roles, teams and API tokens."""

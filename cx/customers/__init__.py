@@ -1,0 +1,1 @@
+"""Customers, organisations and their identities on every channel; merge, export and erasure."""

@@ -1,0 +1,1 @@
+"""Demo data: a believable company with agents, customers and their journeys."""

@@ -1,0 +1,1 @@
+"""The customer timeline spine: every touchpoint of a customer's journey, from any channel or department."""

@@ -1,0 +1,53 @@
+"""Reading a customer's timeline, newest first, with keyset pagination."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q
+from django.utils.dateparse import parse_datetime
+
+from cx.accounts.models import AccessLevel, User
+from cx.accounts.services import require_access
+from cx.core.errors import ValidationFailed
+from cx.core.pagination import cursor_decode, cursor_encode
+from cx.journeys.models import Stage, Touchpoint
+
+MAX_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    items: list[Touchpoint]
+    next_cursor: str | None
+
+
+def timeline_page(*, actor: User, customer_id: int, cursor: str | None = None, limit: int = 25,
+                  stage: str | None = None, token_scope: AccessLevel | None = None) -> TimelinePage:
+    require_access(actor, AccessLevel.READ, token_scope=token_scope)
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationFailed("Page size out of range.", fields={"limit": f"1 to {MAX_PAGE_SIZE}"})
+    qs = Touchpoint.objects.filter(customer_id=customer_id)
+    if stage:
+        if stage not in Stage.values:
+            raise ValidationFailed("Unknown stage.", fields={"stage": f"one of {', '.join(Stage.values)}"})
+        qs = qs.filter(stage=stage)
+    if cursor:
+        occurred_raw, last_id = cursor_decode(cursor, size=2)
+        occurred = parse_datetime(occurred_raw) if isinstance(occurred_raw, str) else None
+        if occurred is None or not isinstance(last_id, int):
+            raise ValidationFailed("The cursor is not valid.", fields={"cursor": "malformed cursor"})
+        qs = qs.filter(Q(occurred_at__lt=occurred) | Q(occurred_at=occurred, id__lt=last_id))
+    rows = list(qs.order_by("-occurred_at", "-id")[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = cursor_encode([rows[-1].occurred_at, rows[-1].pk])
+    return TimelinePage(items=rows, next_cursor=next_cursor)
+
+
+def stage_counts(*, customer_id: int) -> dict[str, int]:
+    counts = dict(
+        Touchpoint.objects.filter(customer_id=customer_id).values_list("stage").annotate(n=Count("id"))
+    )
+    return {stage: counts.get(stage, 0) for stage in Stage.values}
