@@ -27,7 +27,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CXDESK_ALLOWED_HOSTS", "127.0.0.1,localhost", "Comma-separated host names cxdesk answers to."),
     Setting("CXDESK_BASE_URL", "http://127.0.0.1:8000", "Public URL used in emails (password reset links)."),
     Setting("CXDESK_HTTPS", "false", "true behind an HTTPS proxy: secure cookies, HSTS, X-Forwarded-Proto trusted."),
-    Setting("CXDESK_CSRF_TRUSTED_ORIGINS", "", "Comma-separated origins allowed to POST (e.g. https://help.example.com)."),
+    Setting("CXDESK_CSRF_TRUSTED_ORIGINS", "",
+            "Comma-separated origins allowed to POST (e.g. https://help.example.com)."),
     Setting("CXDESK_HOST", "127.0.0.1", "Address `cxdesk run` listens on."),
     Setting("CXDESK_PORT", "8000", "Port `cxdesk run` listens on."),
     Setting("CXDESK_EMAIL_URL", "", "Outgoing mail: smtp://user:pass@host:port (smtp+tls:// for STARTTLS). "
@@ -36,7 +37,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CXDESK_TASKS", "database", "Task backend: database (worker process) or immediate (run inline)."),
     Setting("CXDESK_MAX_REQUEST_BYTES", "1048576", "Largest request body accepted by the API (413 above)."),
     Setting("CXDESK_LOG_LEVEL", "INFO", "Log level for cxdesk's own loggers."),
-    Setting("CXDESK_DATA_DIR", "../shared/data", "Where `cxdesk demo` looks for real public texts (banking77, bitext)."),
+    Setting("CXDESK_DATA_DIR", "../shared/data",
+            "Where `cxdesk demo` looks for real public texts (banking77, bitext)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

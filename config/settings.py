@@ -28,7 +28,7 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 DEBUG = env_bool("CXDESK_DEBUG")
-ALLOWED_HOSTS = env_list("CXDESK_ALLOWED_HOSTS") + ["testserver"]
+ALLOWED_HOSTS = [*env_list("CXDESK_ALLOWED_HOSTS"), "testserver"]
 CXDESK_BASE_URL = env_str("CXDESK_BASE_URL").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CXDESK_CSRF_TRUSTED_ORIGINS")
 

@@ -13,7 +13,7 @@ from cx.accounts.services import api_token_create, user_create
 def make_user(db):
     counter = {"n": 0}
 
-    def _make(role: str = Role.AGENT, username: str | None = None, password: str = "correct-horse-42"):
+    def _make(role: str = Role.AGENT, username: str | None = None, password: str = "correct-horse-42"):  # noqa: S107
         counter["n"] += 1
         name = username or f"{role}{counter['n']}"
         return user_create(actor=None, username=name, email=f"{name}@agents.example.test", password=password,

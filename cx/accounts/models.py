@@ -82,6 +82,9 @@ class TeamMembership(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["team", "user"], name="team_membership_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.user_id} in {self.team_id}"
+
 
 class ApiToken(models.Model):
     """A personal API token. Only a SHA-256 hash of the secret is stored; the secret is shown once."""

@@ -17,7 +17,7 @@ from cx.accounts.models import AccessLevel, AgentStatus, ApiToken, Role, Team, T
 from cx.core.audit import audit_record
 from cx.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 
-TOKEN_PREFIX = "cx"
+TOKEN_PREFIX = "cx"  # noqa: S105 - a public marker, not a secret
 # last_used_at is written at most this often per token, so reads do not turn into writes on every call.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 

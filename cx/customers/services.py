@@ -24,7 +24,7 @@ _FIELD_LIMITS = {"display_name": 200, "first_name": 100, "last_name": 100, "lang
 def _check_fields(values: dict[str, Any]) -> dict[str, str]:
     unknown = set(values) - set(CUSTOMER_FIELDS) - {"organization_id"}
     if unknown:
-        raise ValidationFailed("Unknown fields.", fields={name: "unknown field" for name in sorted(unknown)})
+        raise ValidationFailed("Unknown fields.", fields=dict.fromkeys(sorted(unknown), "unknown field"))
     cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, value in values.items():
@@ -39,7 +39,7 @@ def _check_fields(values: dict[str, Any]) -> dict[str, str]:
         if len(value) > _FIELD_LIMITS[name]:
             errors[name] = f"at most {_FIELD_LIMITS[name]} characters"
         cleaned[name] = value
-    if "time_zone" in cleaned and cleaned["time_zone"]:
+    if cleaned.get("time_zone"):
         from zoneinfo import available_timezones
 
         if cleaned["time_zone"] not in available_timezones():
@@ -109,7 +109,7 @@ def organization_update(*, actor: User, organization: Organization, values: dict
     require_access(actor, AccessLevel.WRITE, token_scope=token_scope)
     unknown = set(values) - {"name", "domain", "notes"}
     if unknown:
-        raise ValidationFailed("Unknown fields.", fields={n: "unknown field" for n in sorted(unknown)})
+        raise ValidationFailed("Unknown fields.", fields=dict.fromkeys(sorted(unknown), "unknown field"))
     if "name" in values:
         name = (values["name"] or "").strip()
         if not name or len(name) > 200:

@@ -1,0 +1,30 @@
+/* cxdesk UI helpers: small, framework-free. htmx does the page updates. */
+(function () {
+  "use strict";
+  // Buttons and forms with data-confirm ask before submitting (destructive actions).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var message = form.getAttribute("data-confirm");
+    if (message && !window.confirm(message)) { event.preventDefault(); }
+  }, true);
+
+  // Elements with data-live-url open a WebSocket and, on each event, fire "cx:live" on themselves,
+  // so htmx (hx-trigger="cx:live") re-fetches the part of the page that changed.
+  function connect(el) {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(scheme + window.location.host + el.getAttribute("data-live-url"));
+    socket.onopen = function () { el.setAttribute("data-live-state", "open"); };
+    socket.onmessage = function (message) {
+      var detail = {};
+      try { detail = JSON.parse(message.data); } catch (e) { return; }
+      el.dispatchEvent(new CustomEvent("cx:live", { detail: detail, bubbles: false }));
+    };
+    socket.onclose = function () {
+      el.setAttribute("data-live-state", "closed");
+      if (document.body.contains(el)) { setTimeout(function () { connect(el); }, 2000); }
+    };
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-live-url]").forEach(connect);
+  });
+})();
