@@ -1,14 +1,9 @@
-"""Test-wide set-up: a throwaway CXDESK_HOME, tasks that run inline unless a test says otherwise, and one
-PostgreSQL test database per pytest process."""
+"""Test-wide set-up: one PostgreSQL test database per pytest process (test defaults live in
+config/test_settings.py)."""
 
 import os
-import tempfile
 
 import pytest
-
-os.environ.setdefault("CXDESK_HOME", tempfile.mkdtemp(prefix="cxdesk-test-"))
-os.environ.setdefault("CXDESK_TASKS", "immediate")
-os.environ.setdefault("CXDESK_SECRET_KEY", "test-secret-key-not-for-production-use-0123456789")
 
 
 @pytest.fixture(scope="session")
