@@ -8,7 +8,7 @@ os.environ.setdefault("CXDESK_HOME", tempfile.mkdtemp(prefix="cxdesk-test-"))
 os.environ.setdefault("CXDESK_TASKS", "immediate")
 os.environ.setdefault("CXDESK_SECRET_KEY", "test-secret-key-not-for-production-use-0123456789")
 
-from config.settings import *  # noqa: E402, F403
+from config.settings import *  # noqa: F403
 
 # Fast hashing keeps the suite quick; production uses Django's default PBKDF2.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
