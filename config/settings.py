@@ -115,6 +115,10 @@ if _redis_url:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Login throttling and other short-lived counters live in the cache; shared between processes with Redis.
+if _redis_url:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}}
+
 # --- Background tasks ------------------------------------------------------------------------------
 _task_backend = env_str("CXDESK_TASKS")
 if _task_backend not in {"database", "immediate"}:

@@ -118,6 +118,12 @@ def server_url(django_db_setup, smtp_sink):
     log.close()
 
 
+@pytest.fixture(autouse=True)
+def _server_password_hashers(settings):
+    """Users made in tests must log in on the server, which runs config.settings (PBKDF2), not test MD5."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Debian's Chromium, never a downloaded browser, with no background network traffic."""
