@@ -6,14 +6,31 @@ CSRF). Every 4xx has one shape: ``{"error": {"code": str, "message": str, "field
 
 from __future__ import annotations
 
+import functools
+import inspect
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.urls import URLPattern
+from django.utils.datastructures import MultiValueDict
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.security import APIKeyCookie, HttpBearer
+from ninja.utils import check_csrf
 
+from cx.accounts.models import AccessLevel
 from cx.accounts.services import api_token_authenticate
-from cx.core.errors import DomainError
+from cx.core.errors import DomainError, PermissionDenied
+
+logger = logging.getLogger("cx.api")
+
+NUL_REASON = "must not contain NUL characters"
 
 
 class BearerTokenAuth(HttpBearer):
@@ -24,37 +41,109 @@ class BearerTokenAuth(HttpBearer):
         if issued is None:
             return None
         request.user = issued.user
-        request.auth_scope = issued.scope
+        request.auth_scope = AccessLevel(issued.scope)
         return issued.user
 
 
 class SessionAuth(APIKeyCookie):
     """The logged-in browser session, with Django's CSRF check on unsafe methods."""
 
-    param_name = "sessionid"
+    param_name = settings.SESSION_COOKIE_NAME
+
+    def __call__(self, request: HttpRequest):
+        # A presented token must stand on its own: never fall back to the cookie, and never answer a bad
+        # token with a CSRF error (it is a 401). Anonymous requests are a 401 too, not a CSRF failure.
+        if request.headers.get("Authorization"):
+            return None
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or not user.is_active:
+            return None
+        if not getattr(request, "_ninja_csrf_exempt", False) and check_csrf(request) is not None:
+            raise PermissionDenied(
+                "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header.",
+                code="csrf_failed",
+            )
+        return self.authenticate(request, request.COOKIES.get(self.param_name))
 
     def authenticate(self, request: HttpRequest, key: str | None):
-        if request.headers.get("Authorization"):
-            return None  # a presented token must stand on its own, never fall back to the cookie
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.is_active:
-            request.auth_scope = None
-            return user
-        return None
+        request.auth_scope = None
+        return request.user
 
 
-api = NinjaAPI(
+class _NulInBody(ValueError):
+    """A JSON string with a NUL character: PostgreSQL cannot store it, so it is refused up front."""
+
+    def __init__(self, path: tuple):
+        super().__init__(path)
+        self.path = path
+
+
+def _find_nul(value: Any, path: tuple = ()) -> tuple | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if "\x00" in key:
+                return (*path, key)
+            found = _find_nul(item, (*path, key))
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_nul(item, (*path, index))
+            if found is not None:
+                return found
+    return None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class StrictJsonParser(Parser):
+    """JSON as RFC 8259 defines it (no NaN/Infinity), and no NUL characters in bodies or query strings."""
+
+    def parse_body(self, request: HttpRequest) -> dict:
+        data = json.loads(request.body, parse_constant=_reject_constant)
+        nul_path = _find_nul(data)
+        if nul_path is not None:
+            raise _NulInBody(nul_path)
+        return data
+
+    def parse_querydict(self, data: MultiValueDict, list_fields: list[str], request: HttpRequest) -> dict:
+        for key, values in data.lists():
+            if "\x00" in key or any("\x00" in v for v in values):
+                raise ValidationError([{"loc": ("query", key), "msg": NUL_REASON, "type": "nul_character"}])
+        return super().parse_querydict(data, list_fields, request)
+
+
+class CxNinjaAPI(NinjaAPI):
+    """NinjaAPI whose 405 answers use the API error shape like every other 4xx."""
+
+    def _get_urls(self):
+        urls = super()._get_urls()
+        for pattern in urls:
+            if isinstance(pattern, URLPattern):
+                pattern.callback = _error_shaped_405(pattern.callback)
+        return urls
+
+
+api = CxNinjaAPI(
     title="cxdesk API",
     version="1",
     description=(
         "Customer service and customer experience in one system. Authenticate with "
-        "`Authorization: Bearer <token>` (create tokens under Settings → API tokens). Errors: "
-        '`{"error": {"code", "message", "fields"}}`. Lists use cursor pagination (`next`, `previous`).'
+        "`Authorization: Bearer <token>` (create one on the API tokens page at /accounts/tokens/ or with "
+        "`POST /api/v1/tokens`; the secret is shown once) or with the browser session (send the `X-CSRFToken` "
+        "header on writes). Errors: "
+        '`{"error": {"code", "message", "fields"}}`. Customer and organisation lists use keyset cursors: pass '
+        "the `next` or `previous` value of a page as `cursor`."
     ),
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
     auth=[BearerTokenAuth(), SessionAuth()],
+    parser=StrictJsonParser(),
 )
 
 
@@ -65,12 +154,42 @@ def error_response(request: HttpRequest, *, status: int, code: str, message: str
     )
 
 
+def _method_not_allowed(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    allowed = ", ".join(sorted(m.strip() for m in response["Allow"].split(",")))
+    shaped = error_response(request, status=405, code="method_not_allowed",
+                            message=f"{request.method} is not allowed here; use {allowed}.")
+    shaped["Allow"] = allowed
+    return shaped
+
+
+def _error_shaped_405(view: Callable) -> Callable:
+    if inspect.iscoroutinefunction(view):
+
+        @functools.wraps(view)
+        async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            response = await view(request, *args, **kwargs)
+            if isinstance(response, HttpResponseNotAllowed):
+                return _method_not_allowed(request, response)
+            return response
+
+        return async_wrapper
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, HttpResponseNotAllowed):
+            return _method_not_allowed(request, response)
+        return response
+
+    return wrapper
+
+
 def _field_name(loc: list | tuple) -> str:
     # Drop the parameter-source prefix ninja adds ("body", "query", "path") and the payload name.
     parts = [str(p) for p in loc]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form"}:
         parts = parts[1:]
-    if len(parts) > 1 and parts[0] == "payload":
+    if parts and parts[0] == "payload":
         parts = parts[1:]
     return ".".join(parts) or "body"
 
@@ -112,8 +231,12 @@ def _unauthorized(request: HttpRequest, exc: AuthorizationError) -> HttpResponse
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large",
-            429: "rate_limited"}.get(exc.status_code, "error")
+    if isinstance(exc.__cause__, _NulInBody):
+        return _validation_error(request, ValidationError(
+            [{"loc": ("body", *exc.__cause__.path), "msg": NUL_REASON, "type": "nul_character"}]
+        ))
+    code = {400: "invalid_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+            413: "payload_too_large", 429: "rate_limited"}.get(exc.status_code, "error")
     message = str(exc)
     if exc.status_code == 400 and message.startswith("Cannot parse request body"):
         message = "The request body is not valid JSON."
@@ -132,6 +255,16 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     return error_response(request, status=413, code="payload_too_large",
                           message="The request body is larger than this server accepts.",
                           fields={"body": "too large"})
+
+
+@api.exception_handler(Exception)
+def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # In debug mode Django's technical 500 page is more useful; in production clients get the error shape.
+    if settings.DEBUG:
+        raise exc
+    logger.exception("API request %s %s failed", request.method, request.path)
+    return error_response(request, status=500, code="server_error",
+                          message="Something went wrong on the server.")
 
 
 def _register_routers() -> None:

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # serves the Swagger UI assets of /api/docs locally (no CDN)
     "cx.core",
     "cx.accounts",
     "cx.customers",
