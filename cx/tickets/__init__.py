@@ -1,0 +1,1 @@
+"""Tickets, the agent workspace, routing, SLAs and automations."""
