@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "cx.accounts",
     "cx.customers",
     "cx.journeys",
+    "cx.tickets",
     "cx.realtime",
     "cx.demo",
 ]
@@ -187,6 +188,7 @@ else:
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = CXDESK_HOME / "static"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise expects it even though it serves from the finders
 WHITENOISE_USE_FINDERS = True
 MEDIA_ROOT = CXDESK_HOME / "media"
 MEDIA_URL = "/media/"

@@ -103,9 +103,9 @@ class UserAdmin(CxAdminAccess, DjangoUserAdmin):
 
 @admin.register(Team)
 class TeamAdmin(CxAdminAccess, admin.ModelAdmin):
-    list_display = ("name", "member_count", "created_at")
+    list_display = ("name", "is_restricted", "member_count", "created_at")
     search_fields = ("name",)
-    fields = ("name", "description")
+    fields = ("name", "description", "is_restricted")
     inlines = (MembershipOfTeamInline,)
 
     def get_queryset(self, request):

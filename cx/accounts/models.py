@@ -64,6 +64,8 @@ class User(AbstractUser):
 class Team(models.Model):
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True)
+    # Tickets of a restricted team are visible only to its members and admins (e.g. HR, security).
+    is_restricted = models.BooleanField(default=False)
     members = models.ManyToManyField(User, through="TeamMembership", related_name="teams")
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -47,3 +47,20 @@ def agent_by_username(*, username: str) -> User | None:
 
 def user_count() -> int:
     return User.objects.count()
+
+
+def team_ids_of(*, user: User) -> set[int]:
+    """The teams a user belongs to (for restricted-team visibility and routing)."""
+    return set(TeamMembership.objects.filter(user=user).values_list("team_id", flat=True))
+
+
+def is_team_member(*, user_id: int, team_id: int) -> bool:
+    return TeamMembership.objects.filter(user_id=user_id, team_id=team_id).exists()
+
+
+def active_agent_get(*, user_id: int) -> User | None:
+    """An active user who can work tickets (not analysts), or None."""
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None or not user.can_write:
+        return None
+    return user

@@ -84,7 +84,7 @@ def user_set_status(*, actor: User, status: str) -> User:
 
 
 @transaction.atomic
-def team_create(*, actor: User | None, name: str, description: str = "") -> Team:
+def team_create(*, actor: User | None, name: str, description: str = "", is_restricted: bool = False) -> Team:
     if actor is not None:
         require_access(actor, AccessLevel.ADMIN)
     name = name.strip()
@@ -92,7 +92,7 @@ def team_create(*, actor: User | None, name: str, description: str = "") -> Team
         raise ValidationFailed("A team needs a name.", fields={"name": "required"})
     if Team.objects.filter(name__iexact=name).exists():
         raise Conflict("A team with that name exists.", fields={"name": "already exists"})
-    team = Team.objects.create(name=name, description=description)
+    team = Team.objects.create(name=name, description=description, is_restricted=is_restricted)
     audit_record(actor=actor, action="team.created", target_type="team", target_id=team.pk, data={"name": name})
     return team
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 EVENT_PAYLOAD_FIELDS: dict[str, set[str]] = {
     "timeline.touchpoint_recorded": {"customer_id", "touchpoint_id", "kind", "stage", "channel", "occurred_at"},
+    "ticket.changed": {"ticket_id", "change", "status_category", "assignee_id", "team_id"},
 }
 
 

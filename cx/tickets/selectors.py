@@ -1,0 +1,171 @@
+"""Reads for tickets: permission-checked getters and the agent queues, with relations loaded up front."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from cx.accounts.models import AccessLevel, Team, User
+from cx.accounts.selectors import team_ids_of
+from cx.accounts.services import require_access
+from cx.core.errors import NotFound, ValidationFailed
+from cx.core.pagination import cursor_decode, cursor_encode
+from cx.tickets.models import (
+    UNRESOLVED_CATEGORIES,
+    CustomField,
+    Message,
+    StatusCategory,
+    Ticket,
+    TicketStatus,
+)
+
+MAX_PAGE_SIZE = 100
+
+
+def visible_tickets(*, actor: User, token_scope: AccessLevel | None = None) -> QuerySet[Ticket]:
+    """Tickets the actor may read: everything except restricted teams' tickets the actor is not in."""
+    require_access(actor, AccessLevel.READ, token_scope=token_scope)
+    qs = Ticket.objects.all()
+    if not actor.is_cx_admin:
+        restricted = Team.objects.filter(is_restricted=True).exclude(pk__in=team_ids_of(user=actor))
+        qs = qs.exclude(team__in=restricted)
+    return qs
+
+
+def ticket_get_for(*, actor: User, ticket_id: int, token_scope: AccessLevel | None = None) -> Ticket:
+    """The ticket with everything its page needs, or NotFound (also for tickets the actor may not see)."""
+    ticket = (
+        visible_tickets(actor=actor, token_scope=token_scope)
+        .select_related("requester", "organization", "status", "assignee", "team", "merged_into")
+        .prefetch_related("tags", "followers", "ccs")
+        .filter(pk=ticket_id)
+        .first()
+    )
+    if ticket is None:
+        raise NotFound(f"No ticket with id {ticket_id}.")
+    return ticket
+
+
+def ticket_messages(*, ticket: Ticket, include_internal: bool = True) -> QuerySet[Message]:
+    qs = ticket.messages.select_related("author_agent", "author_customer").prefetch_related("attachments")
+    if not include_internal:
+        qs = qs.filter(visibility="public")
+    return qs.order_by("created_at", "id")
+
+
+def message_get_for(*, actor: User, message_id: int, token_scope: AccessLevel | None = None) -> Message:
+    message = Message.objects.select_related("ticket").filter(pk=message_id).first()
+    if message is None:
+        raise NotFound(f"No message with id {message_id}.")
+    ticket_get_for(actor=actor, ticket_id=message.ticket_id, token_scope=token_scope)
+    return message
+
+
+def status_list(*, include_inactive: bool = False) -> QuerySet[TicketStatus]:
+    qs = TicketStatus.objects.all()
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return qs.order_by("position", "name")
+
+
+def custom_field_list(*, include_inactive: bool = False) -> QuerySet[CustomField]:
+    qs = CustomField.objects.all()
+    if not include_inactive:
+        qs = qs.filter(is_active=True)
+    return qs.order_by("position", "key")
+
+
+# --- Queues -------------------------------------------------------------------------------------------
+
+QUEUES: dict[str, str] = {
+    "my-open": "My open",
+    "unassigned": "Unassigned",
+    "my-team": "My teams",
+    "all": "All unresolved",
+    "sla-at-risk": "SLA at risk",
+    "recently-solved": "Recently solved",
+}
+
+SORTS = {
+    "updated": ("-updated_at", "-id"),
+    "created": ("-created_at", "-id"),
+    "oldest": ("created_at", "id"),
+}
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    items: list[Ticket]
+    next_cursor: str | None
+
+
+def queue_filter(*, actor: User, queue: str, qs: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    if queue not in QUEUES:
+        raise ValidationFailed("Unknown queue.", fields={"queue": f"one of {', '.join(QUEUES)}"})
+    unresolved = Q(status_category__in=UNRESOLVED_CATEGORIES)
+    if queue == "my-open":
+        return qs.filter(unresolved, assignee=actor)
+    if queue == "unassigned":
+        return qs.filter(unresolved, assignee__isnull=True)
+    if queue == "my-team":
+        return qs.filter(unresolved, team_id__in=team_ids_of(user=actor))
+    if queue == "all":
+        return qs.filter(unresolved)
+    if queue == "sla-at-risk":
+        soon = timezone.now() + timedelta(hours=1)
+        return qs.filter(unresolved, sla_next_due_at__isnull=False, sla_next_due_at__lte=soon)
+    return qs.filter(status_category=StatusCategory.SOLVED, solved_at__gte=timezone.now() - timedelta(days=7))
+
+
+def ticket_page(*, actor: User, qs: QuerySet[Ticket], sort: str = "updated", cursor: str | None = None,
+                limit: int = 50) -> QueuePage:
+    """One page of tickets with keyset pagination; a constant number of queries whatever the page size."""
+    if sort not in SORTS:
+        raise ValidationFailed("Unknown sort.", fields={"sort": f"one of {', '.join(SORTS)}"})
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValidationFailed("Page size out of range.", fields={"limit": f"1 to {MAX_PAGE_SIZE}"})
+    time_field, id_field = SORTS[sort]
+    descending = time_field.startswith("-")
+    field = time_field.lstrip("-")
+    if cursor:
+        raw_time, last_id = cursor_decode(cursor, size=2)
+        when = parse_datetime(raw_time) if isinstance(raw_time, str) else None
+        if when is None or not isinstance(last_id, int):
+            raise ValidationFailed("The cursor is not valid.", fields={"cursor": "malformed cursor"})
+        if descending:
+            qs = qs.filter(Q(**{f"{field}__lt": when}) | Q(**{field: when, "id__lt": last_id}))
+        else:
+            qs = qs.filter(Q(**{f"{field}__gt": when}) | Q(**{field: when, "id__gt": last_id}))
+    rows = list(
+        qs.select_related("requester", "status", "assignee", "team")
+        .prefetch_related(Prefetch("tags"))
+        .order_by(time_field, id_field)[: limit + 1]
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = cursor_encode([getattr(rows[-1], field), rows[-1].pk])
+    return QueuePage(items=rows, next_cursor=next_cursor)
+
+
+def queue_page(*, actor: User, queue: str, sort: str = "updated", cursor: str | None = None, limit: int = 50,
+               token_scope: AccessLevel | None = None) -> QueuePage:
+    qs = queue_filter(actor=actor, queue=queue, qs=visible_tickets(actor=actor, token_scope=token_scope))
+    return ticket_page(actor=actor, qs=qs, sort=sort, cursor=cursor, limit=limit)
+
+
+def queue_counts(*, actor: User) -> dict[str, int]:
+    base = visible_tickets(actor=actor)
+    return {key: queue_filter(actor=actor, queue=key, qs=base).count() for key in QUEUES}
+
+
+def tickets_of_customer(*, actor: User, customer_id: int, exclude_id: int | None = None, limit: int = 10
+                        ) -> list[Ticket]:
+    qs = visible_tickets(actor=actor).filter(requester_id=customer_id).select_related("status")
+    if exclude_id:
+        qs = qs.exclude(pk=exclude_id)
+    return list(qs.order_by("-created_at")[:limit])
