@@ -41,7 +41,7 @@ class SmtpSink:
         self.port = _free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):
         with self._lock:
             self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
