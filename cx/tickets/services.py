@@ -51,6 +51,20 @@ UPDATABLE_FIELDS = {"subject", "status_id", "priority", "ticket_type", "assignee
 _CATEGORY_TOUCHPOINT = {StatusCategory.SOLVED: "ticket.solved", StatusCategory.CLOSED: "ticket.closed"}
 
 
+DEFAULT_STATUSES = (("New", "new", 10), ("Open", "open", 20), ("Pending", "pending", 30),
+                    ("On hold", "on_hold", 40), ("Solved", "solved", 50), ("Closed", "closed", 60))
+
+
+def ticket_statuses_ensure_defaults() -> None:
+    """Create the built-in statuses when missing (migration 0002 does this for new databases; this restores
+    them after a database flush, e.g. between browser tests)."""
+    for name, category, position in DEFAULT_STATUSES:
+        TicketStatus.objects.get_or_create(
+            name=name, defaults={"category": category, "position": position,
+                                 "is_default": not TicketStatus.objects.filter(category=category,
+                                                                               is_default=True).exists()})
+
+
 def default_status(category: str) -> TicketStatus:
     status = TicketStatus.objects.filter(category=category, is_default=True, is_active=True).first()
     if status is None:

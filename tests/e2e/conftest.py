@@ -74,10 +74,15 @@ def django_db_setup(django_db_blocker):
 
 @pytest.fixture
 def e2e_db(django_db_setup, django_db_blocker):
-    """Committed data the server can see; the database is emptied after each test."""
+    """Committed data the server can see; the database is emptied after each test (and the built-in
+    ticket statuses, which a flush removes, are restored)."""
+    from cx.tickets.services import ticket_statuses_ensure_defaults
+
     with django_db_blocker.unblock():
+        ticket_statuses_ensure_defaults()
         yield
         call_command("flush", verbosity=0, interactive=False)
+        ticket_statuses_ensure_defaults()
 
 
 @pytest.fixture(scope="session")
