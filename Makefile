@@ -29,6 +29,7 @@ run: install
 system-deps:
 	@missing=""; \
 	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	  command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	  [ -x $(PG_BIN)/initdb ] || missing="$$missing postgresql"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \

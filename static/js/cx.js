@@ -24,6 +24,17 @@
       if (document.body.contains(el)) { setTimeout(function () { connect(el); }, 2000); }
     };
   }
+  // The server answers invalid input with a 4xx and the form re-rendered with its errors. htmx does not swap
+  // error responses by default, so forms and search boxes inside [data-swap-errors] opt in to showing them.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (status >= 400 && status < 500 && source && source.closest && source.closest("[data-swap-errors]")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-url]").forEach(connect);
   });

@@ -8,6 +8,7 @@ pytest-asyncio, and the ORM is used from fixtures while the browser runs.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -85,8 +86,45 @@ def e2e_db(django_db_setup, django_db_blocker):
         ticket_statuses_ensure_defaults()
 
 
+def _wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{what} exited") from None
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{what} did not start within {timeout:g} s")
+
+
 @pytest.fixture(scope="session")
-def server_url(django_db_setup, smtp_sink):
+def redis_url():
+    """A throwaway Redis: the server and this test process share it as the channel layer, so events
+    published by test code (in a worker thread, see helpers.in_worker_thread) reach the browsers."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise RuntimeError("redis-server is needed for the browser tests (make test installs it)")
+    port = _free_port()
+    proc = subprocess.Popen([binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    _wait_for_port(port, proc, "redis-server")
+    yield f"redis://127.0.0.1:{port}/0"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(autouse=True)
+def _shared_channel_layer(settings, redis_url):
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+    }
+
+
+@pytest.fixture(scope="session")
+def server_url(django_db_setup, smtp_sink, redis_url):
     port = _free_port()
     env = dict(os.environ)
     env.update({
@@ -95,6 +133,7 @@ def server_url(django_db_setup, smtp_sink):
         "CXDESK_BASE_URL": f"http://127.0.0.1:{port}",
         "CXDESK_TASKS": "immediate",
         "DJANGO_SETTINGS_MODULE": "config.settings",
+        "REDIS_URL": redis_url,
     })
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     log = open(Path(settings.CXDESK_HOME) / "e2e-server.log", "wb")  # noqa: SIM115 - closed below
@@ -102,18 +141,7 @@ def server_url(django_db_setup, smtp_sink):
         [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "config.asgi:application"],
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("the cxdesk server exited; see e2e-server.log") from None
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise RuntimeError("the cxdesk server did not start within 30 s")
+    _wait_for_port(port, proc, "the cxdesk server (see e2e-server.log)")
     yield f"http://127.0.0.1:{port}"
     proc.terminate()
     try:
