@@ -25,7 +25,7 @@ run: install
 	$(BIN)/cxdesk demo
 	$(BIN)/cxdesk run
 
-## system-deps: Debian packages the tests need (chromium for the browser tests, postgresql)
+## system-deps: Debian packages the tests need (chromium for browser tests, postgresql, redis-server)
 system-deps:
 	@missing=""; \
 	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
@@ -41,7 +41,7 @@ lint: install
 	$(BIN)/lint-imports
 	$(BIN)/cxdesk makemigrations --check --dry-run >/dev/null || { echo "models changed without a migration"; exit 1; }
 
-test-sqlite: install
+test-sqlite: install system-deps
 	$(BIN)/pytest -q --ignore=tests/e2e
 
 pg-start: system-deps
