@@ -1,6 +1,7 @@
 """The `cxdesk` command line.
 
-`cxdesk run` serves everything (migrate, first admin, daphne for HTTP + WebSocket, a task worker);
+`cxdesk run` serves everything (migrate, first admin, daphne for HTTP + WebSocket, a task worker and the
+periodic-job scheduler);
 `cxdesk worker`, `cxdesk createadmin` and `cxdesk demo` do one job each. Any other subcommand is a Django
 management command (`cxdesk migrate`, `cxdesk shell`, `cxdesk help`, ...).
 """
@@ -8,6 +9,7 @@ management command (`cxdesk migrate`, `cxdesk shell`, `cxdesk help`, ...).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import os
 import signal
@@ -15,7 +17,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 from config.env import env_bool, env_int, env_str
@@ -42,8 +46,11 @@ def _django_setup() -> None:
     django.setup()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser for cxdesk's own subcommands; createadmin and demo take their options from the commands."""
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser for cxdesk's own subcommands (and each subcommand's parser, for its error messages).
+
+    createadmin and demo take their options from the management commands, so both spellings agree.
+    """
     from cx.accounts.management.commands.createadmin import Command as CreateAdmin
     from cx.demo.management.commands.demo import Command as Demo
 
@@ -55,22 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser(
-        "run", help="migrate, ensure an admin, serve HTTP + WebSocket and run a task worker",
+        "run", help="migrate, ensure an admin, serve HTTP + WebSocket, run a task worker and the scheduler",
         description="Apply migrations, create the first admin if there is none (its password goes to "
-                    "$CXDESK_HOME/admin-password.txt), then serve HTTP and WebSocket with daphne and run a task "
-                    "worker. Ctrl-C (or SIGTERM) stops both.",
+                    "$CXDESK_HOME/admin-password.txt), then serve HTTP and WebSocket with daphne, run a task "
+                    "worker and the periodic-job scheduler. Ctrl-C (or SIGTERM) stops them all.",
     )
     run.add_argument("--host", default=env_str("CXDESK_HOST"),
                      help="address to listen on (default: CXDESK_HOST, %(default)s)")
     run.add_argument("--port", type=_port, default=env_int("CXDESK_PORT"),
                      help="port to listen on (default: CXDESK_PORT, %(default)s)")
     run.add_argument("--no-worker", action="store_true",
-                     help="do not start a task worker (run `cxdesk worker` elsewhere)")
+                     help="web server only: no task worker and no scheduler (run `cxdesk worker` and "
+                          "`cxdesk scheduler` elsewhere)")
 
-    commands.add_parser(
+    worker = commands.add_parser(
         "worker", help="run the background task worker",
         description="Run the database task worker (django-tasks-db db_worker). Extra options are passed to it, "
-                    "e.g. --queue-name '*' or --batch.",
+                    "e.g. --queue-name '*' or --batch; `cxdesk db_worker --help` lists them.",
     )
 
     createadmin = commands.add_parser("createadmin", help="create an admin account", description=CreateAdmin.help)
@@ -78,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="load a believable demo company", description=Demo.help)
     Demo().add_arguments(demo)
-    return parser
+    return parser, {"run": run, "worker": worker, "createadmin": createadmin, "demo": demo}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,14 +102,15 @@ def main(argv: list[str] | None = None) -> int:
 
         execute_from_command_line(["cxdesk", *argv])
         return 0
-    parser = build_parser()
+    parser, subparsers = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
     if extra and args.command != "worker":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        subparsers[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     from django.core.management.base import CommandError
+    from django.db import DatabaseError
 
     try:
         if args.command == "run":
@@ -115,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
     except CommandError as exc:
         print(f"cxdesk {args.command}: error: {exc}", file=sys.stderr)
         return exc.returncode
+    except DatabaseError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"cxdesk {args.command}: error: database problem: {first_line}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"cxdesk {args.command}: interrupted", file=sys.stderr)
         return 130
@@ -130,6 +143,7 @@ def _call(name: str, **options) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from django.core.management import call_command
 
+    print("Applying database migrations...", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     return _call("demo", customers=args.customers, seed=args.seed, data_dir=args.data_dir, quiet=args.quiet)
 
@@ -192,20 +206,28 @@ def _accepting(host: str, port: int) -> bool:
         return False
 
 
-def _die_with_parent() -> None:
-    """Runs in the child before exec: on Linux, get SIGTERM if `cxdesk run` itself is killed."""
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """On Linux, a hook run in each child before exec so it gets SIGTERM if `cxdesk run` itself is killed.
+
+    libc is loaded here, in the parent: loading a library between fork and exec is not safe.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+
+    def hook() -> None:
+        prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+    return hook
 
 
 def _start(name: str, command: list[str], env: dict[str, str]) -> _Child:
     # Own process group: Ctrl-C reaches only `cxdesk run`, which then stops each child once, in order.
     process = subprocess.Popen(  # noqa: S603 - fixed argv built from our own settings, no shell
-        command, env=env, process_group=0,
-        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
+        command, env=env, process_group=0, preexec_fn=_die_with_parent_hook(),
     )
     return _Child(name=name, process=process)
 
@@ -213,10 +235,8 @@ def _start(name: str, command: list[str], env: dict[str, str]) -> _Child:
 def _stop(children: list[_Child]) -> None:
     for child in children:
         if child.process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
     deadline = time.monotonic() + STOP_TIMEOUT
     for child in children:
         try:
@@ -224,11 +244,18 @@ def _stop(children: list[_Child]) -> None:
         except subprocess.TimeoutExpired:
             print(f"cxdesk run: the {child.name} did not stop within {STOP_TIMEOUT:.0f} s; killing it",
                   file=sys.stderr, flush=True)
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(child.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             child.process.wait()
+
+
+def _how_it_ended(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"was killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"was killed by signal {-returncode}"
+    return f"exited with status {returncode}"
 
 
 def _login_hint(url: str) -> str:
@@ -257,6 +284,9 @@ def _run(*, host: str, port: int, worker: bool) -> int:
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createadmin", initial=True)
     connections.close_all()  # the children open their own connections
+    # Static files are served from the app folders (WhiteNoise finders); an existing STATIC_ROOT keeps
+    # WhiteNoise from warning about a missing directory on every start.
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
     env = dict(os.environ)
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "CXDESK_HOME": str(settings.CXDESK_HOME),
@@ -279,11 +309,14 @@ def _run(*, host: str, port: int, worker: bool) -> int:
             children.append(_start("task worker", [sys.executable, "-m", "django", "db_worker", "--no-reload"], env))
         elif worker:
             print("Tasks run inline (CXDESK_TASKS=immediate): no task worker started.", flush=True)
+        if worker:
+            # Periodic jobs (SLA checks, time-based rules) do not depend on the task backend.
+            children.append(_start("scheduler", [sys.executable, "-m", "django", "scheduler"], env))
         url, announced = _url(host, port), False
         while not stop_signal:
             dead = next((c for c in children if c.process.poll() is not None), None)
             if dead is not None:
-                print(f"cxdesk run: error: the {dead.name} exited with status {dead.process.returncode}; "
+                print(f"cxdesk run: error: the {dead.name} {_how_it_ended(dead.process.returncode)}; "
                       "stopping the rest", file=sys.stderr, flush=True)
                 _stop(children)
                 return 1

@@ -22,7 +22,7 @@ from cx.accounts.models import Role, User
 from cx.accounts.services import user_create
 from cx.core.errors import DomainError
 
-ADMIN_PASSWORD_FILENAME = "admin-password.txt"
+ADMIN_PASSWORD_FILENAME = "admin-password.txt"  # noqa: S105 - a file name, not a password
 INITIAL_ADMIN_USERNAME = "admin"
 INITIAL_ADMIN_EMAIL = "admin@cxdesk.localhost"
 USAGE_ERROR = 2
@@ -113,7 +113,8 @@ class Command(BaseCommand):
     def _password(self, password_file: str | None) -> str:
         if password_file:
             try:
-                raw = sys.stdin.read() if password_file == "-" else Path(password_file).read_text()
+                from_stdin = password_file == "-"  # noqa: S105 - "-" means standard input
+                raw = sys.stdin.read() if from_stdin else Path(password_file).read_text()
             except (OSError, UnicodeDecodeError) as exc:
                 raise _usage_error(f"cannot read the password file: {exc}") from None
             password = raw.rstrip("\r\n")
