@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern
 from django.utils.datastructures import MultiValueDict
@@ -257,6 +257,14 @@ def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
                           fields={"body": "too large"})
 
 
+@api.exception_handler(TooManyFilesSent)
+@api.exception_handler(TooManyFieldsSent)
+def _too_many_parts(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return error_response(request, status=413, code="payload_too_large",
+                          message="The request has more files or form fields than this server accepts.",
+                          fields={"body": "too many files or fields"})
+
+
 @api.exception_handler(Exception)
 def _server_error(request: HttpRequest, exc: Exception) -> HttpResponse:
     # In debug mode Django's technical 500 page is more useful; in production clients get the error shape.
@@ -271,10 +279,17 @@ def _register_routers() -> None:
     from cx.accounts.api import router as accounts_router
     from cx.customers.api import router as customers_router
     from cx.journeys.api import router as journeys_router
+    from cx.routing.api import router as routing_router
 
     api.add_router("/v1/", accounts_router)
     api.add_router("/v1/", customers_router)
     api.add_router("/v1/", journeys_router)
+    api.add_router("/v1/", "cx.sla.api.router")
+    api.add_router("/v1/", routing_router)
+    api.add_router("/v1/", "cx.tickets.api.router")
+    api.add_router("/v1/", "cx.notifications.api.router")
+    api.add_router("/v1/", "cx.webhooks.api.router")
+    api.add_router("/v1/", "cx.automation.api.router")
 
 
 _register_routers()

@@ -36,6 +36,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CXDESK_DEFAULT_FROM_EMAIL", "cxdesk <support@cxdesk.localhost>", "Sender of system mail."),
     Setting("CXDESK_TASKS", "database", "Task backend: database (worker process) or immediate (run inline)."),
     Setting("CXDESK_MAX_REQUEST_BYTES", "1048576", "Largest request body accepted by the API (413 above)."),
+    Setting("CXDESK_MAX_UPLOAD_BYTES", "209715200",
+            "Largest multipart upload (attachments) accepted by the API; each file is also limited by the app."),
     Setting("CXDESK_LOG_LEVEL", "INFO", "Log level for cxdesk's own loggers."),
     Setting("CXDESK_DATA_DIR", "../shared/data",
             "Where `cxdesk demo` looks for real public texts (banking77, bitext)."),

@@ -52,6 +52,12 @@ INSTALLED_APPS = [
     "cx.customers",
     "cx.journeys",
     "cx.tickets",
+    "cx.sla",
+    "cx.routing",
+    "cx.notifications",
+    "cx.webhooks",
+    "cx.inbox",
+    "cx.automation",
     "cx.realtime",
     "cx.demo",
 ]
@@ -163,6 +169,8 @@ if env_bool("CXDESK_HTTPS"):
 # --- Request limits --------------------------------------------------------------------------------
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("CXDESK_MAX_REQUEST_BYTES")
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
+CXDESK_MAX_UPLOAD_BYTES = env_int("CXDESK_MAX_UPLOAD_BYTES")
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger files stream to a temporary file
 
 # --- Email -----------------------------------------------------------------------------------------
 DEFAULT_FROM_EMAIL = env_str("CXDESK_DEFAULT_FROM_EMAIL")

@@ -12,7 +12,7 @@ admin.site.site_title = "cxdesk admin"
 
 
 def home(request):
-    return redirect("customers:list")
+    return redirect("tickets:inbox")
 
 
 urlpatterns = [
@@ -20,6 +20,11 @@ urlpatterns = [
     path("accounts/", include("cx.accounts.urls")),
     path("customers/", include("cx.customers.urls")),
     path("journeys/", include("cx.journeys.urls")),
+    path("tickets/", include("cx.tickets.urls")),
+    path("sla/", include("cx.sla.urls")),
+    path("notifications/", include("cx.notifications.urls")),
+    path("support/", include("cx.inbox.urls")),
+    path("automation/", include("cx.automation.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

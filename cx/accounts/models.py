@@ -41,6 +41,8 @@ class User(AbstractUser):
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
     status = models.CharField(max_length=16, choices=AgentStatus.choices, default=AgentStatus.OFFLINE)
     time_zone = models.CharField(max_length=64, default="UTC")
+    # Accounts the system acts as (automation, routing, SLA escalations): never listed, assigned or logged in.
+    is_system = models.BooleanField(default=False)
 
     @property
     def access_level(self) -> AccessLevel:

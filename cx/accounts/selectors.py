@@ -11,7 +11,7 @@ from cx.core.errors import NotFound
 
 def agent_list(*, actor: User, token_scope: AccessLevel | None = None) -> QuerySet[User]:
     require_access(actor, AccessLevel.READ, token_scope=token_scope)
-    return User.objects.filter(is_active=True).prefetch_related("teams").order_by("username")
+    return User.objects.filter(is_active=True, is_system=False).prefetch_related("teams").order_by("username")
 
 
 def agent_get_for(*, actor: User, agent_id: int, token_scope: AccessLevel | None = None) -> User:
@@ -60,7 +60,7 @@ def is_team_member(*, user_id: int, team_id: int) -> bool:
 
 def active_agent_get(*, user_id: int) -> User | None:
     """An active user who can work tickets (not analysts), or None."""
-    user = User.objects.filter(pk=user_id, is_active=True).first()
+    user = User.objects.filter(pk=user_id, is_active=True, is_system=False).first()
     if user is None or not user.can_write:
         return None
     return user

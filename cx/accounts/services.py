@@ -5,12 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cx.accounts.models import AccessLevel, AgentStatus, ApiToken, Role, Team, TeamMembership, User
@@ -74,12 +75,48 @@ def user_create(
     return user
 
 
+# Apps above accounts (routing) react to an agent going online/away/offline. Explicit registration, not
+# signals; observers run inside the status change's transaction, so their work commits with it.
+AgentStatusObserver = Callable[..., None]  # called as observer(user=, old_status=, new_status=)
+_agent_status_observers: list[AgentStatusObserver] = []
+
+
+def register_agent_status_observer(observer: AgentStatusObserver) -> None:
+    if observer not in _agent_status_observers:
+        _agent_status_observers.append(observer)
+
+
+def system_user_get(*, username: str, label: str) -> User:
+    """The account an automatic part of cxdesk acts as (so its changes are audited and permission-checked).
+
+    Created on first use with no usable password and ``is_system`` set: it cannot log in and is left out of
+    agent lists, assignment and routing."""
+    user = User.objects.filter(username=username).first()
+    if user is not None:
+        return user
+    try:
+        with transaction.atomic():
+            user = User(username=username, first_name=label, role=Role.AGENT, is_system=True,
+                        status=AgentStatus.OFFLINE)
+            user.set_unusable_password()
+            user.save()
+    except IntegrityError:  # created by a concurrent transaction meanwhile
+        return User.objects.get(username=username)
+    audit_record(actor=None, action="user.created", target_type="user", target_id=user.pk,
+                 data={"username": username, "system": True})
+    return user
+
+
 @transaction.atomic
 def user_set_status(*, actor: User, status: str) -> User:
     if status not in AgentStatus.values:
         raise ValidationFailed("Unknown status.", fields={"status": f"must be one of {', '.join(AgentStatus.values)}"})
+    old_status = actor.status
     actor.status = status
     actor.save(update_fields=["status"])
+    if old_status != status:
+        for observer in list(_agent_status_observers):
+            observer(user=actor, old_status=old_status, new_status=status)
     return actor
 
 

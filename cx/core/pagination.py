@@ -23,3 +23,17 @@ def cursor_decode(cursor: str, *, size: int) -> list:
     if not isinstance(values, list) or len(values) != size:
         raise ValidationFailed("The cursor is not valid.", fields={"cursor": "malformed cursor"})
     return values
+
+
+def cursor_decode_time_id(cursor: str) -> tuple[datetime, int]:
+    """Decode a ``[aware datetime, id]`` keyset cursor, refusing anything forged or malformed."""
+    from django.utils.dateparse import parse_datetime
+
+    raw_time, last_id = cursor_decode(cursor, size=2)
+    try:
+        when = parse_datetime(raw_time) if isinstance(raw_time, str) else None
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None or isinstance(last_id, bool) or not isinstance(last_id, int):
+        raise ValidationFailed("The cursor is not valid.", fields={"cursor": "malformed cursor"})
+    return when, last_id

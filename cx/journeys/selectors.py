@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
-from django.utils.dateparse import parse_datetime
 
 from cx.accounts.models import AccessLevel, User
 from cx.accounts.services import require_access
 from cx.core.errors import ValidationFailed
-from cx.core.pagination import cursor_decode, cursor_encode
+from cx.core.pagination import cursor_decode_time_id, cursor_encode
 from cx.journeys.models import Stage, Touchpoint
 
 MAX_PAGE_SIZE = 200
@@ -33,10 +32,7 @@ def timeline_page(*, actor: User, customer_id: int, cursor: str | None = None, l
             raise ValidationFailed("Unknown stage.", fields={"stage": f"one of {', '.join(Stage.values)}"})
         qs = qs.filter(stage=stage)
     if cursor:
-        occurred_raw, last_id = cursor_decode(cursor, size=2)
-        occurred = parse_datetime(occurred_raw) if isinstance(occurred_raw, str) else None
-        if occurred is None or not isinstance(last_id, int):
-            raise ValidationFailed("The cursor is not valid.", fields={"cursor": "malformed cursor"})
+        occurred, last_id = cursor_decode_time_id(cursor)
         qs = qs.filter(Q(occurred_at__lt=occurred) | Q(occurred_at=occurred, id__lt=last_id))
     rows = list(qs.order_by("-occurred_at", "-id")[: limit + 1])
     next_cursor = None

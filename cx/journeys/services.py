@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cx.accounts.models import AccessLevel, User
@@ -53,6 +54,12 @@ def _validate(*, kind: str, channel: str, stage: str, occurred_at: datetime, pro
         raise ValidationFailed("The touchpoint is invalid.", fields=errors)
 
 
+def _recorded(*, source: str, external_id: str) -> Touchpoint | None:
+    # Repeating the unique constraint's condition lets SQLite use its partial index; without it SQLite
+    # scans the whole table on every idempotent write.
+    return Touchpoint.objects.filter(~Q(external_id=""), source=source, external_id=external_id).first()
+
+
 def touchpoint_record(
     *,
     customer: Customer,
@@ -77,7 +84,7 @@ def touchpoint_record(
     if customer.merged_into_id is not None:
         customer = Customer.objects.get(pk=customer.merged_into_id)
     if external_id:
-        existing = Touchpoint.objects.filter(source=source, external_id=external_id).first()
+        existing = _recorded(source=source, external_id=external_id)
         if existing is not None:
             return existing
     try:
@@ -87,7 +94,7 @@ def touchpoint_record(
                 properties=properties, source=source, external_id=external_id,
             )
     except IntegrityError:
-        existing = Touchpoint.objects.filter(source=source, external_id=external_id).first()
+        existing = _recorded(source=source, external_id=external_id)
         if existing is None:
             raise
         return existing

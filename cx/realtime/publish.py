@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 from cx.realtime.schemas import RealtimeEvent
@@ -17,6 +17,10 @@ logger = logging.getLogger("cx.realtime")
 def publish_now(*, group: str, event: RealtimeEvent) -> None:
     layer = get_channel_layer()
     if layer is None:
+        return
+    if isinstance(layer, InMemoryChannelLayer) and not layer.groups.get(group):
+        # The in-memory layer reaches only this process's consumers; with none in the group there is nothing
+        # to deliver, and skipping saves a thread hop per event (bulk writes such as `cxdesk demo`).
         return
     try:
         async_to_sync(layer.group_send)(group, {"type": "cx.event", "event": event.model_dump(mode="json")})

@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, model_validator
 EVENT_PAYLOAD_FIELDS: dict[str, set[str]] = {
     "timeline.touchpoint_recorded": {"customer_id", "touchpoint_id", "kind", "stage", "channel", "occurred_at"},
     "ticket.changed": {"ticket_id", "change", "status_category", "assignee_id", "team_id"},
+    # Collision detection on a ticket page (sent by the presence consumer, not stored anywhere).
+    "ticket.presence": {"ticket_id", "viewers"},
+    "ticket.typing": {"ticket_id", "user_id", "name"},
+    "notification.created": {"notification_id", "kind", "title", "ticket_id", "url"},
 }
 
 

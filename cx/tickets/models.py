@@ -211,3 +211,43 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+# --- Agent workspace: saved views and canned replies ---------------------------------------------------
+
+class SavedView(models.Model):
+    """A named inbox filter + sort an agent saved; shared views appear in every agent's sidebar."""
+
+    name = models.CharField(max_length=80)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    is_shared = models.BooleanField(default=False)
+    # Only the inbox's known filter keys (status_category, priority, assignee, team, tag, channel) are kept.
+    filters = models.JSONField(default=dict, blank=True)
+    sort = models.CharField(max_length=16, default="updated")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_view_name_per_owner")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CannedReply(models.Model):
+    """A reusable answer with placeholders ({{customer.first_name}}...) an agent inserts into the composer."""
+
+    title = models.CharField(max_length=100)
+    body = models.TextField()
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="canned_replies")
+    is_shared = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "id"]
+        verbose_name_plural = "canned replies"
+
+    def __str__(self) -> str:
+        return self.title

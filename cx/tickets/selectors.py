@@ -7,13 +7,12 @@ from datetime import timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from cx.accounts.models import AccessLevel, Team, User
 from cx.accounts.selectors import team_ids_of
 from cx.accounts.services import require_access
 from cx.core.errors import NotFound, ValidationFailed
-from cx.core.pagination import cursor_decode, cursor_encode
+from cx.core.pagination import cursor_decode_time_id, cursor_encode
 from cx.tickets.models import (
     UNRESOLVED_CATEGORIES,
     CustomField,
@@ -132,10 +131,7 @@ def ticket_page(*, actor: User, qs: QuerySet[Ticket], sort: str = "updated", cur
     descending = time_field.startswith("-")
     field = time_field.lstrip("-")
     if cursor:
-        raw_time, last_id = cursor_decode(cursor, size=2)
-        when = parse_datetime(raw_time) if isinstance(raw_time, str) else None
-        if when is None or not isinstance(last_id, int):
-            raise ValidationFailed("The cursor is not valid.", fields={"cursor": "malformed cursor"})
+        when, last_id = cursor_decode_time_id(cursor)
         if descending:
             qs = qs.filter(Q(**{f"{field}__lt": when}) | Q(**{field: when, "id__lt": last_id}))
         else:

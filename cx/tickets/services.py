@@ -341,7 +341,9 @@ def _set_tags(ticket: Ticket, names: list[str]) -> None:
 
 
 def _lock(ticket: Ticket) -> Ticket:
-    return Ticket.objects.select_for_update().select_related("status", "requester", "team").get(pk=ticket.pk)
+    # of=("self",): PostgreSQL cannot lock the nullable side of the outer join to team.
+    return (Ticket.objects.select_for_update(of=("self",)).select_related("status", "requester", "team")
+            .get(pk=ticket.pk))
 
 
 @transaction.atomic
@@ -422,7 +424,9 @@ def ticket_update(*, actor: User, ticket: Ticket, changes: dict[str, Any],
     if new_status.pk != ticket.status_id:
         audit["status"] = [ticket.status.name, new_status.name]
         touchpoint_kind = _enter_category(ticket, new_status, now)
-    ticket.save()
+    saved = bool(audit)
+    if saved:
+        ticket.save()  # only a real change moves updated_at (and the ticket's place in queues)
     if tags is not None:
         old_tags = sorted(ticket.tags.values_list("name", flat=True))
         if sorted(tags) != old_tags:
@@ -434,6 +438,8 @@ def ticket_update(*, actor: User, ticket: Ticket, changes: dict[str, Any],
             audit["follower_ids"] = [old_ids, sorted(f.pk for f in followers)]
             ticket.followers.set(followers)
     if audit:
+        if not saved:
+            ticket.save(update_fields=["updated_at"])
         audit_record(actor=actor, action="ticket.updated", target_type="ticket", target_id=ticket.pk,
                      data={"changes": audit})
         if touchpoint_kind:
@@ -446,8 +452,11 @@ def ticket_update(*, actor: User, ticket: Ticket, changes: dict[str, Any],
 @transaction.atomic
 def ticket_reply(*, actor: User, ticket: Ticket, body: str, visibility: str = Visibility.PUBLIC,
                  status_id: int | None = None, body_html: str = "", attachments: list[UploadedFile] | None = None,
-                 token_scope: AccessLevel | None = None) -> Message:
-    """An agent answers publicly or leaves an internal note, optionally changing the status at once."""
+                 token_scope: AccessLevel | None = None, automated: bool = False) -> Message:
+    """An agent answers publicly or leaves an internal note, optionally changing the status at once.
+
+    ``automated`` replies (automations, acknowledgements) are authored by the system: they are not a first
+    response, do not open a new ticket and do not take an unassigned one."""
     require_access(actor, AccessLevel.WRITE, token_scope=token_scope)
     if visibility not in Visibility.values:
         raise ValidationFailed("Unknown visibility.", fields={"visibility": "public or internal"})
@@ -465,19 +474,19 @@ def ticket_reply(*, actor: User, ticket: Ticket, body: str, visibility: str = Vi
     now = timezone.now()
     public = visibility == Visibility.PUBLIC
     message = Message.objects.create(
-        ticket=ticket, visibility=visibility, author_type=AuthorType.AGENT, author_agent=actor,
-        channel=ticket.channel, body_text=body, body_html=body_html,
+        ticket=ticket, visibility=visibility, author_type=AuthorType.SYSTEM if automated else AuthorType.AGENT,
+        author_agent=actor, channel=ticket.channel, body_text=body, body_html=body_html,
         delivery_status="queued" if public and ticket.channel not in (Channel.AGENT, Channel.API) else "",
     )
     _store_attachments(message, files)
     update_fields = ["updated_at"]
-    if public:
+    if public and not automated:
         if ticket.first_response_at is None:
             ticket.first_response_at = now
             update_fields.append("first_response_at")
         ticket.last_agent_reply_at = now
         update_fields.append("last_agent_reply_at")
-    if new_status is None and public and ticket.status_category == StatusCategory.NEW:
+    if new_status is None and public and not automated and ticket.status_category == StatusCategory.NEW:
         new_status = default_status(StatusCategory.OPEN)
     touchpoint_kind = None
     status_change: dict[str, list[Any]] = {}
@@ -488,14 +497,14 @@ def ticket_reply(*, actor: User, ticket: Ticket, body: str, visibility: str = Vi
         update_fields += ["status", "status_category", "solved_at", "closed_at"]
         audit_record(actor=actor, action="ticket.updated", target_type="ticket", target_id=ticket.pk,
                      data={"changes": {"status": [old_name, new_status.name]}})
-    if ticket.assignee_id is None and public:
+    if ticket.assignee_id is None and public and not automated:
         ticket.assignee = actor  # answering an unassigned ticket takes it, so nobody else answers twice
         update_fields.append("assignee")
     ticket.save(update_fields=update_fields)
     audit_record(actor=actor, action="ticket.replied" if public else "ticket.noted", target_type="ticket",
                  target_id=ticket.pk, data={"message_id": message.pk})
     if public:
-        _touchpoint(ticket, "ticket.agent_replied", {"message_id": message.pk})
+        _touchpoint(ticket, "ticket.auto_replied" if automated else "ticket.agent_replied", {"message_id": message.pk})
     if touchpoint_kind:
         _touchpoint(ticket, touchpoint_kind, {"status": ticket.status.name})
     ticket_changed_on_commit(ticket=ticket, change="replied" if public else "noted")

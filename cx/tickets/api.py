@@ -1,0 +1,341 @@
+"""API endpoints for tickets: lists with filters, create and change, the conversation, merge and split, the
+audit trail, and the admin's statuses and custom fields.
+
+Every read goes through ``visible_tickets``/``ticket_get_for``: a restricted team's tickets are a 404 for
+agents outside it, in lists as on single tickets. Lists use keyset cursors with a query count that does not
+grow with the page size.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils.dateparse import parse_datetime
+from ninja import File, Form, Query, Router, UploadedFile
+
+from cx.accounts.models import AccessLevel, User
+from cx.core.audit import audit_events_for
+from cx.core.errors import NotFound, ValidationFailed
+from cx.core.pagination import cursor_decode, cursor_encode
+from cx.customers.selectors import customer_get_for
+from cx.tickets import admin_services, selectors, services
+from cx.tickets.models import Channel, Priority, StatusCategory, Tag, Ticket, Visibility
+from cx.tickets.schemas import (
+    AuditPageOut,
+    CustomFieldIn,
+    CustomFieldOut,
+    CustomFieldPatchIn,
+    MergeIn,
+    MessageOut,
+    MessagePageOut,
+    ReplyIn,
+    TagOut,
+    TicketIn,
+    TicketOut,
+    TicketPageOut,
+    TicketPatchIn,
+    TicketStatusIn,
+    TicketStatusOut,
+    TicketStatusPatchIn,
+)
+
+router = Router(tags=["tickets"])
+
+DEFAULT_PAGE_SIZE = 50
+MAX_TAG_QUERY = 50
+MAX_TAGS_LISTED = 1000
+ASSIGNEE_RULE = "an agent id, me or none"
+
+
+def _scope(request: HttpRequest) -> AccessLevel | None:
+    return getattr(request, "auth_scope", None)
+
+
+def _ticket(request: HttpRequest, ticket_id: int) -> Ticket:
+    return selectors.ticket_get_for(actor=request.auth, ticket_id=ticket_id, token_scope=_scope(request))
+
+
+def _ticket_after_write(request: HttpRequest, ticket: Ticket) -> Ticket:
+    """The ticket as GET shows it. If the write moved it into a restricted team the writer is not in, the
+    writer still gets the result of their own change (a 404 would invite a retry that duplicates it)."""
+    try:
+        return _ticket(request, ticket.pk)
+    except NotFound:
+        return ticket
+
+
+def _plain(changes: dict[str, Any]) -> dict[str, Any]:
+    """Enum members from the schema as the plain values the services store and audit."""
+    return {key: value.value if isinstance(value, Enum) else value for key, value in changes.items()}
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValidationFailed("Times need a time-zone offset.",
+                               fields={field: "include a time-zone offset, e.g. 2026-03-01T00:00:00Z"})
+    return value
+
+
+def _decode_time_cursor(cursor: str) -> tuple[datetime, int]:
+    raw_time, last_id = cursor_decode(cursor, size=2)
+    try:
+        when = parse_datetime(raw_time) if isinstance(raw_time, str) else None
+    except ValueError:  # well formed but not a real date, e.g. month 13
+        when = None
+    if when is None or when.tzinfo is None or isinstance(last_id, bool) or not isinstance(last_id, int):
+        raise ValidationFailed("The cursor is not valid.", fields={"cursor": "malformed cursor"})
+    return when, last_id
+
+
+def _oldest_first_page(qs: QuerySet, *, cursor: str | None, limit: int) -> dict[str, Any]:
+    """One page of rows ordered by (created_at, id), with a keyset cursor to the next page."""
+    if cursor:
+        when, last_id = _decode_time_cursor(cursor)
+        qs = qs.filter(Q(created_at__gt=when) | Q(created_at=when, id__gt=last_id))
+    rows = list(qs.order_by("created_at", "id")[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = cursor_encode([rows[-1].created_at, rows[-1].pk])
+    return {"next": next_cursor, "results": rows}
+
+
+# --- Reads the selectors do not offer yet (candidates for cx/tickets/selectors.py) -----------------------
+def _filtered_tickets(
+    qs: QuerySet[Ticket],
+    *,
+    actor: User,
+    queue: str | None,
+    status_category: str | None,
+    status_id: int | None,
+    priority: str | None,
+    assignee_id: str | None,
+    team_id: int | None,
+    requester_id: int | None,
+    tag: str | None,
+    channel: str | None,
+    created_after: datetime | None,
+    created_before: datetime | None,
+    updated_after: datetime | None,
+) -> QuerySet[Ticket]:
+    """Narrow visible tickets by a queue and any of the list filters (all filters must match)."""
+    if queue:
+        qs = selectors.queue_filter(actor=actor, queue=queue, qs=qs)
+    if assignee_id is not None:
+        wanted = assignee_id.strip().lower()
+        if wanted == "me":
+            qs = qs.filter(assignee=actor)
+        elif wanted == "none":
+            qs = qs.filter(assignee__isnull=True)
+        elif wanted.isdigit() and wanted.isascii():
+            qs = qs.filter(assignee_id=int(wanted))
+        else:
+            raise ValidationFailed("Unknown assignee filter.", fields={"assignee_id": ASSIGNEE_RULE})
+    exact = {"status_category": status_category, "status_id": status_id, "priority": priority,
+             "team_id": team_id, "requester_id": requester_id, "channel": channel}
+    qs = qs.filter(**{name: value for name, value in exact.items() if value is not None})
+    if tag is not None:
+        qs = qs.filter(tags__name="-".join(tag.strip().lower().split()))
+    if created_after is not None:
+        qs = qs.filter(created_at__gte=_aware(created_after, "created_after"))
+    if created_before is not None:
+        qs = qs.filter(created_at__lt=_aware(created_before, "created_before"))
+    if updated_after is not None:
+        qs = qs.filter(updated_at__gte=_aware(updated_after, "updated_after"))
+    return qs
+
+
+def _tag_counts(*, visible: QuerySet[Ticket], prefix: str, limit: int) -> QuerySet[Tag]:
+    # Counting through the filtered join counts only visible tickets, so a restricted team's tags do not
+    # appear to outsiders at all.
+    qs = Tag.objects.filter(tickets__in=visible)
+    if prefix:
+        qs = qs.filter(name__startswith="-".join(prefix.strip().lower().split()))
+    return qs.annotate(ticket_count=Count("tickets")).order_by("-ticket_count", "name")[:limit]
+
+
+# --- Tickets -----------------------------------------------------------------------------------------
+@router.get("/tickets", response=TicketPageOut,
+            summary="Tickets you can see, filtered and sorted, one keyset page at a time")
+def ticket_list(
+    request: HttpRequest,
+    queue: str | None = Query(None, description=f"One of {', '.join(selectors.QUEUES)}."),
+    status_category: StatusCategory | None = None,
+    status_id: int | None = None,
+    priority: Priority | None = None,
+    assignee_id: str | None = Query(None, description="An agent id, `me` or `none` (unassigned)."),
+    team_id: int | None = None,
+    requester_id: int | None = None,
+    tag: str | None = None,
+    channel: Channel | None = None,
+    created_after: datetime | None = None,
+    created_before: datetime | None = None,
+    updated_after: datetime | None = None,
+    sort: str = Query("updated", description=f"One of {', '.join(selectors.SORTS)}."),
+    cursor: str | None = None,
+    limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=selectors.MAX_PAGE_SIZE),
+):
+    if cursor:
+        _decode_time_cursor(cursor)  # a clear 422 for a forged cursor before the selector parses it
+    visible = selectors.visible_tickets(actor=request.auth, token_scope=_scope(request))
+    qs = _filtered_tickets(
+        visible, actor=request.auth, queue=queue, status_category=status_category.value if status_category else None,
+        status_id=status_id, priority=priority.value if priority else None, assignee_id=assignee_id,
+        team_id=team_id, requester_id=requester_id, tag=tag, channel=channel.value if channel else None,
+        created_after=created_after, created_before=created_before, updated_after=updated_after,
+    )
+    page = selectors.ticket_page(actor=request.auth, qs=qs, sort=sort, cursor=cursor, limit=limit)
+    return {"next": page.next_cursor, "results": page.items}
+
+
+@router.post("/tickets", response={201: TicketOut},
+             summary="Open a ticket for a customer, with a first public reply or internal note")
+def ticket_create(request: HttpRequest, payload: TicketIn):
+    try:
+        requester = customer_get_for(actor=request.auth, customer_id=payload.requester_id,
+                                     token_scope=_scope(request))
+    except NotFound:
+        raise ValidationFailed("The requester does not exist.", fields={"requester_id": "no such customer"}) from None
+    data = _plain(payload.model_dump(exclude={"requester_id"}))
+    created = services.ticket_create_by_agent(actor=request.auth, requester=requester, token_scope=_scope(request),
+                                              **data)
+    return _ticket_after_write(request, created.ticket)
+
+
+@router.get("/tickets/{int:ticket_id}", response=TicketOut,
+            summary="One ticket with tags, followers, CCs, custom fields, SLA times and timestamps")
+def ticket_get(request: HttpRequest, ticket_id: int):
+    return _ticket(request, ticket_id)
+
+
+@router.patch("/tickets/{int:ticket_id}", response=TicketOut,
+              summary="Change some properties of a ticket; everything is checked before anything changes")
+def ticket_update(request: HttpRequest, ticket_id: int, payload: TicketPatchIn):
+    ticket = _ticket(request, ticket_id)
+    updated = services.ticket_update(actor=request.auth, ticket=ticket,
+                                     changes=_plain(payload.model_dump(exclude_unset=True)),
+                                     token_scope=_scope(request))
+    return _ticket_after_write(request, updated)
+
+
+@router.post("/tickets/{int:ticket_id}/merge", response=TicketOut,
+             summary="Merge the ticket `source_id` into this one; its conversation moves here and it closes")
+def ticket_merge(request: HttpRequest, ticket_id: int, payload: MergeIn):
+    target = _ticket(request, ticket_id)
+    try:
+        source = _ticket(request, payload.source_id)
+    except NotFound:
+        raise ValidationFailed("The ticket to merge does not exist.", fields={"source_id": "no such ticket"}) from None
+    services.ticket_merge(actor=request.auth, source=source, target=target, token_scope=_scope(request))
+    return _ticket(request, ticket_id)
+
+
+@router.get("/tickets/{int:ticket_id}/audit", response=AuditPageOut,
+            summary="The ticket's audit trail, oldest first: who changed what, when")
+def ticket_audit(request: HttpRequest, ticket_id: int, cursor: str | None = None,
+                 limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=selectors.MAX_PAGE_SIZE)):
+    ticket = _ticket(request, ticket_id)
+    events = audit_events_for(target_type="ticket", target_id=ticket.pk)
+    return _oldest_first_page(events, cursor=cursor, limit=limit)
+
+
+# --- Messages ----------------------------------------------------------------------------------------
+@router.get("/tickets/{int:ticket_id}/messages", response=MessagePageOut,
+            summary="The conversation, oldest first, internal notes included")
+def message_list(request: HttpRequest, ticket_id: int, cursor: str | None = None,
+                 limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=selectors.MAX_PAGE_SIZE)):
+    ticket = _ticket(request, ticket_id)
+    return _oldest_first_page(selectors.ticket_messages(ticket=ticket), cursor=cursor, limit=limit)
+
+
+@router.post("/tickets/{int:ticket_id}/messages", response={201: MessageOut},
+             summary="Reply publicly or add an internal note, optionally changing the status at once")
+def message_create(request: HttpRequest, ticket_id: int, payload: ReplyIn):
+    ticket = _ticket(request, ticket_id)
+    return services.ticket_reply(actor=request.auth, ticket=ticket, body=payload.body,
+                                      visibility=payload.visibility.value, status_id=payload.status_id,
+                                      token_scope=_scope(request))
+
+
+@router.post("/tickets/{int:ticket_id}/messages/upload", response={201: MessageOut},
+             summary="Reply or note with attachments (multipart/form-data; files in `attachments`)")
+def message_upload(
+    request: HttpRequest,
+    ticket_id: int,
+    body: Form[str],
+    visibility: Form[Visibility] = Visibility.PUBLIC,
+    status_id: Form[int | None] = None,
+    attachments: File[list[UploadedFile]] = None,
+):
+    ticket = _ticket(request, ticket_id)
+    if not attachments:
+        raise ValidationFailed("No file was attached.", fields={
+            "attachments": "attach at least one file (text-only replies go to POST /tickets/{id}/messages)"})
+    return services.ticket_reply(actor=request.auth, ticket=ticket, body=body, visibility=visibility.value,
+                                      status_id=status_id, attachments=list(attachments),
+                                      token_scope=_scope(request))
+
+
+@router.post("/messages/{int:message_id}/split", response={201: TicketOut},
+             summary="Move a customer's message out into a new ticket; returns the new ticket")
+def message_split(request: HttpRequest, message_id: int):
+    message = selectors.message_get_for(actor=request.auth, message_id=message_id, token_scope=_scope(request))
+    new_ticket = services.message_split(actor=request.auth, message=message, token_scope=_scope(request))
+    return _ticket_after_write(request, new_ticket)
+
+
+# --- Tags --------------------------------------------------------------------------------------------
+@router.get("/tags", response=list[TagOut], summary="Tags in use on tickets you can see, most used first")
+def tag_list(request: HttpRequest, q: str = Query("", description="Only tags starting with this."),
+             limit: int = Query(100, ge=1, le=MAX_TAGS_LISTED)):
+    if len(q) > MAX_TAG_QUERY:
+        raise ValidationFailed("The search is too long.", fields={"q": f"at most {MAX_TAG_QUERY} characters"})
+    visible = selectors.visible_tickets(actor=request.auth, token_scope=_scope(request))
+    return _tag_counts(visible=visible, prefix=q, limit=limit)
+
+
+# --- Statuses (admin) --------------------------------------------------------------------------------
+@router.get("/ticket-statuses", response=list[TicketStatusOut],
+            summary="Ticket statuses in display order, each mapped to a category")
+def status_list(request: HttpRequest, include_inactive: bool = False):
+    return selectors.status_list(include_inactive=include_inactive)
+
+
+@router.post("/ticket-statuses", response={201: TicketStatusOut},
+             summary="Add a status (admin); a name in use is a 409")
+def status_create(request: HttpRequest, payload: TicketStatusIn):
+    return admin_services.ticket_status_create(actor=request.auth, token_scope=_scope(request),
+                                                    **_plain(payload.model_dump()))
+
+
+@router.patch("/ticket-statuses/{int:status_id}", response=TicketStatusOut,
+              summary="Rename, reorder, deactivate or make default (admin); a category keeps one active status")
+def status_update(request: HttpRequest, status_id: int, payload: TicketStatusPatchIn):
+    return admin_services.ticket_status_update(actor=request.auth, status_id=status_id,
+                                               changes=_plain(payload.model_dump(exclude_unset=True)),
+                                               token_scope=_scope(request))
+
+
+# --- Custom fields (admin) ---------------------------------------------------------------------------
+@router.get("/custom-fields", response=list[CustomFieldOut], summary="Ticket custom fields in display order")
+def custom_field_list(request: HttpRequest, include_inactive: bool = False):
+    return selectors.custom_field_list(include_inactive=include_inactive)
+
+
+@router.post("/custom-fields", response={201: CustomFieldOut},
+             summary="Add a typed custom field (admin); a dropdown needs options, a key in use is a 409")
+def custom_field_create(request: HttpRequest, payload: CustomFieldIn):
+    return admin_services.custom_field_create(actor=request.auth, token_scope=_scope(request),
+                                                   **_plain(payload.model_dump()))
+
+
+@router.patch("/custom-fields/{int:field_id}", response=CustomFieldOut,
+              summary="Relabel, reorder, change options, require on solve or deactivate a field (admin)")
+def custom_field_update(request: HttpRequest, field_id: int, payload: CustomFieldPatchIn):
+    return admin_services.custom_field_update(actor=request.auth, field_id=field_id,
+                                              changes=_plain(payload.model_dump(exclude_unset=True)),
+                                              token_scope=_scope(request))
