@@ -14,13 +14,12 @@ from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
-from django.utils.dateparse import parse_datetime
 from ninja import File, Form, Query, Router, UploadedFile
 
-from cx.accounts.models import AccessLevel, User
+from cx.accounts.models import AccessLevel
 from cx.core.audit import audit_events_for
 from cx.core.errors import NotFound, ValidationFailed
-from cx.core.pagination import cursor_decode, cursor_encode
+from cx.core.pagination import cursor_decode_time_id, cursor_encode
 from cx.customers.selectors import customer_get_for
 from cx.tickets import admin_services, selectors, services
 from cx.tickets.models import Channel, Priority, StatusCategory, Tag, Ticket, Visibility
@@ -48,7 +47,6 @@ router = Router(tags=["tickets"])
 DEFAULT_PAGE_SIZE = 50
 MAX_TAG_QUERY = 50
 MAX_TAGS_LISTED = 1000
-ASSIGNEE_RULE = "an agent id, me or none"
 
 
 def _scope(request: HttpRequest) -> AccessLevel | None:
@@ -73,28 +71,10 @@ def _plain(changes: dict[str, Any]) -> dict[str, Any]:
     return {key: value.value if isinstance(value, Enum) else value for key, value in changes.items()}
 
 
-def _aware(value: datetime | None, field: str) -> datetime | None:
-    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
-        raise ValidationFailed("Times need a time-zone offset.",
-                               fields={field: "include a time-zone offset, e.g. 2026-03-01T00:00:00Z"})
-    return value
-
-
-def _decode_time_cursor(cursor: str) -> tuple[datetime, int]:
-    raw_time, last_id = cursor_decode(cursor, size=2)
-    try:
-        when = parse_datetime(raw_time) if isinstance(raw_time, str) else None
-    except ValueError:  # well formed but not a real date, e.g. month 13
-        when = None
-    if when is None or when.tzinfo is None or isinstance(last_id, bool) or not isinstance(last_id, int):
-        raise ValidationFailed("The cursor is not valid.", fields={"cursor": "malformed cursor"})
-    return when, last_id
-
-
 def _oldest_first_page(qs: QuerySet, *, cursor: str | None, limit: int) -> dict[str, Any]:
     """One page of rows ordered by (created_at, id), with a keyset cursor to the next page."""
     if cursor:
-        when, last_id = _decode_time_cursor(cursor)
+        when, last_id = cursor_decode_time_id(cursor)
         qs = qs.filter(Q(created_at__gt=when) | Q(created_at=when, id__gt=last_id))
     rows = list(qs.order_by("created_at", "id")[: limit + 1])
     next_cursor = None
@@ -102,51 +82,6 @@ def _oldest_first_page(qs: QuerySet, *, cursor: str | None, limit: int) -> dict[
         rows = rows[:limit]
         next_cursor = cursor_encode([rows[-1].created_at, rows[-1].pk])
     return {"next": next_cursor, "results": rows}
-
-
-# --- Reads the selectors do not offer yet (candidates for cx/tickets/selectors.py) -----------------------
-def _filtered_tickets(
-    qs: QuerySet[Ticket],
-    *,
-    actor: User,
-    queue: str | None,
-    status_category: str | None,
-    status_id: int | None,
-    priority: str | None,
-    assignee_id: str | None,
-    team_id: int | None,
-    requester_id: int | None,
-    tag: str | None,
-    channel: str | None,
-    created_after: datetime | None,
-    created_before: datetime | None,
-    updated_after: datetime | None,
-) -> QuerySet[Ticket]:
-    """Narrow visible tickets by a queue and any of the list filters (all filters must match)."""
-    if queue:
-        qs = selectors.queue_filter(actor=actor, queue=queue, qs=qs)
-    if assignee_id is not None:
-        wanted = assignee_id.strip().lower()
-        if wanted == "me":
-            qs = qs.filter(assignee=actor)
-        elif wanted == "none":
-            qs = qs.filter(assignee__isnull=True)
-        elif wanted.isdigit() and wanted.isascii():
-            qs = qs.filter(assignee_id=int(wanted))
-        else:
-            raise ValidationFailed("Unknown assignee filter.", fields={"assignee_id": ASSIGNEE_RULE})
-    exact = {"status_category": status_category, "status_id": status_id, "priority": priority,
-             "team_id": team_id, "requester_id": requester_id, "channel": channel}
-    qs = qs.filter(**{name: value for name, value in exact.items() if value is not None})
-    if tag is not None:
-        qs = qs.filter(tags__name="-".join(tag.strip().lower().split()))
-    if created_after is not None:
-        qs = qs.filter(created_at__gte=_aware(created_after, "created_after"))
-    if created_before is not None:
-        qs = qs.filter(created_at__lt=_aware(created_before, "created_before"))
-    if updated_after is not None:
-        qs = qs.filter(updated_at__gte=_aware(updated_after, "updated_after"))
-    return qs
 
 
 def _tag_counts(*, visible: QuerySet[Ticket], prefix: str, limit: int) -> QuerySet[Tag]:
@@ -179,13 +114,11 @@ def ticket_list(
     cursor: str | None = None,
     limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=selectors.MAX_PAGE_SIZE),
 ):
-    if cursor:
-        _decode_time_cursor(cursor)  # a clear 422 for a forged cursor before the selector parses it
     visible = selectors.visible_tickets(actor=request.auth, token_scope=_scope(request))
-    qs = _filtered_tickets(
+    qs = selectors.ticket_filter(
         visible, actor=request.auth, queue=queue, status_category=status_category.value if status_category else None,
-        status_id=status_id, priority=priority.value if priority else None, assignee_id=assignee_id,
-        team_id=team_id, requester_id=requester_id, tag=tag, channel=channel.value if channel else None,
+        status_id=status_id, priority=priority.value if priority else None, assignee=assignee_id,
+        team=team_id, requester_id=requester_id, tag=tag, channel=channel.value if channel else None,
         created_after=created_after, created_before=created_before, updated_after=updated_after,
     )
     page = selectors.ticket_page(actor=request.auth, qs=qs, sort=sort, cursor=cursor, limit=limit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -118,6 +118,55 @@ def queue_filter(*, actor: User, queue: str, qs: QuerySet[Ticket]) -> QuerySet[T
         soon = timezone.now() + timedelta(hours=1)
         return qs.filter(unresolved, sla_next_due_at__isnull=False, sla_next_due_at__lte=soon)
     return qs.filter(status_category=StatusCategory.SOLVED, solved_at__gte=timezone.now() - timedelta(days=7))
+
+
+ASSIGNEE_RULE = "an agent id, me or none"
+
+
+def _aware(value: datetime | None, field: str) -> datetime | None:
+    if value is not None and (value.tzinfo is None or value.utcoffset() is None):
+        raise ValidationFailed("Times need a time-zone offset.",
+                               fields={field: "include a time-zone offset, e.g. 2026-03-01T00:00:00Z"})
+    return value
+
+
+def _id_or_keyword(value: str | int | None, *, field: str, me: User | None = None) -> Q | None:
+    """``me`` / ``none`` / an id, as a filter on ``field`` (used for assignee and team)."""
+    if value is None or value == "":
+        return None
+    wanted = str(value).strip().lower()
+    if wanted == "me" and me is not None:
+        return Q(**{field: me})
+    if wanted == "none":
+        return Q(**{f"{field}__isnull": True})
+    if wanted.isascii() and wanted.isdigit():
+        return Q(**{f"{field}_id": int(wanted)})
+    raise ValidationFailed(f"Unknown {field} filter.", fields={f"{field}_id": ASSIGNEE_RULE})
+
+
+def ticket_filter(qs: QuerySet[Ticket], *, actor: User, queue: str | None = None, status_category: str | None = None,
+                  status_id: int | None = None, priority: str | None = None, assignee: str | int | None = None,
+                  team: str | int | None = None, requester_id: int | None = None, tag: str | None = None,
+                  channel: str | None = None, created_after: datetime | None = None,
+                  created_before: datetime | None = None, updated_after: datetime | None = None) -> QuerySet[Ticket]:
+    """Narrow visible tickets by a queue and any list filters (all must match); shared by the inbox and API."""
+    if queue:
+        qs = queue_filter(actor=actor, queue=queue, qs=qs)
+    for condition in (_id_or_keyword(assignee, field="assignee", me=actor), _id_or_keyword(team, field="team")):
+        if condition is not None:
+            qs = qs.filter(condition)
+    exact = {"status_category": status_category, "status_id": status_id, "priority": priority,
+             "requester_id": requester_id, "channel": channel}
+    qs = qs.filter(**{name: value for name, value in exact.items() if value is not None})
+    if tag:
+        qs = qs.filter(tags__name="-".join(tag.strip().lower().split()))
+    if created_after is not None:
+        qs = qs.filter(created_at__gte=_aware(created_after, "created_after"))
+    if created_before is not None:
+        qs = qs.filter(created_at__lt=_aware(created_before, "created_before"))
+    if updated_after is not None:
+        qs = qs.filter(updated_at__gte=_aware(updated_after, "updated_after"))
+    return qs
 
 
 def ticket_page(*, actor: User, qs: QuerySet[Ticket], sort: str = "updated", cursor: str | None = None,

@@ -29,7 +29,7 @@ from cx.tickets.models import (
     StatusCategory,
     Ticket,
 )
-from cx.tickets.selectors import QUEUES, SORTS, queue_counts, queue_filter, visible_tickets
+from cx.tickets.selectors import QUEUES, SORTS, queue_counts, ticket_filter, visible_tickets
 from cx.tickets.services import ticket_update
 
 ANY_QUEUE = "any"
@@ -85,27 +85,13 @@ def inbox_sort_clean(sort: Any) -> str:
 
 def inbox_tickets(*, actor: User, filters: Mapping[str, str]) -> QuerySet[Ticket]:
     """Visible tickets of a queue (``any`` = every visible ticket) narrowed by cleaned filters."""
-    qs = visible_tickets(actor=actor)
     queue = filters.get("queue", ANY_QUEUE)
-    if queue != ANY_QUEUE:
-        qs = queue_filter(actor=actor, queue=queue, qs=qs)
-    exact = {name: filters[name] for name in ("status_category", "priority", "channel") if name in filters}
-    qs = qs.filter(**exact)
-    assignee = filters.get("assignee")
-    if assignee == "me":
-        qs = qs.filter(assignee=actor)
-    elif assignee == "none":
-        qs = qs.filter(assignee__isnull=True)
-    elif assignee:
-        qs = qs.filter(assignee_id=int(assignee))
-    team = filters.get("team")
-    if team == "none":
-        qs = qs.filter(team__isnull=True)
-    elif team:
-        qs = qs.filter(team_id=int(team))
-    if filters.get("tag"):
-        qs = qs.filter(tags__name=filters["tag"])
-    return qs
+    return ticket_filter(
+        visible_tickets(actor=actor), actor=actor, queue=None if queue == ANY_QUEUE else queue,
+        status_category=filters.get("status_category"), priority=filters.get("priority"),
+        channel=filters.get("channel"), assignee=filters.get("assignee"), team=filters.get("team"),
+        tag=filters.get("tag") or None,
+    )
 
 
 # --- Saved views ------------------------------------------------------------------------------------------
