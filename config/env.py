@@ -21,6 +21,7 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("CXDESK_HOME", "./var", "Directory for the SQLite database, uploads, outgoing mail files and keys."),
     Setting("DATABASE_URL", "", "PostgreSQL URL (postgres://user:pass@host:port/db). Empty: SQLite in CXDESK_HOME."),
+    Setting("CXDESK_DB_POOL_SIZE", "20", "Most PostgreSQL connections one cxdesk process keeps open (pool)."),
     Setting("REDIS_URL", "", "Redis URL for the channel layer (several processes). Empty: in-memory layer."),
     Setting("CXDESK_SECRET_KEY", "", "Django secret key. Empty: generated once into CXDESK_HOME/secret_key."),
     Setting("CXDESK_DEBUG", "false", "Django debug mode. Never on in production."),

@@ -98,7 +98,12 @@ TEMPLATES = [
 # --- Database ---------------------------------------------------------------------------------------
 _database_url = env_str("DATABASE_URL")
 if _database_url:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
+    DATABASES = {"default": dj_database_url.parse(_database_url)}
+    # Under ASGI every request runs in a fresh thread, so per-thread persistent connections would reconnect
+    # on each request; a process-wide psycopg pool keeps connections warm instead.
+    if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        _pool = {"min_size": 2, "max_size": env_int("CXDESK_DB_POOL_SIZE"), "timeout": 20}
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = _pool
 else:
     DATABASES = {
         "default": {

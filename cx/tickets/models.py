@@ -146,6 +146,14 @@ class Ticket(models.Model):
             models.Index(fields=["status_category", "team", "-updated_at"], name="ticket_queue_team_idx"),
             models.Index(fields=["status_category", "-updated_at", "-id"], name="ticket_queue_all_idx"),
             models.Index(fields=["requester", "-created_at"], name="ticket_requester_idx"),
+            # Queue pages read unresolved tickets newest-updated first; partial indexes keep them small and
+            # ordered, so a page is an index range scan even with millions of solved tickets.
+            models.Index(fields=["-updated_at", "-id"], name="ticket_unresolved_idx",
+                         condition=models.Q(status_category__in=["new", "open", "pending", "on_hold"])),
+            models.Index(fields=["assignee", "-updated_at", "-id"], name="ticket_unresolved_assignee_idx",
+                         condition=models.Q(status_category__in=["new", "open", "pending", "on_hold"])),
+            models.Index(fields=["team", "-updated_at", "-id"], name="ticket_unresolved_team_idx",
+                         condition=models.Q(status_category__in=["new", "open", "pending", "on_hold"])),
         ]
 
     def __str__(self) -> str:

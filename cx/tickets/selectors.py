@@ -203,9 +203,17 @@ def queue_page(*, actor: User, queue: str, sort: str = "updated", cursor: str | 
     return ticket_page(actor=actor, qs=qs, sort=sort, cursor=cursor, limit=limit)
 
 
+COUNT_CAP = 999  # sidebars show "999+": an exact count of a huge queue costs a scan on every page view
+
+
+def capped_count(qs: QuerySet) -> int:
+    """The number of rows, or COUNT_CAP + 1 when there are more (a bounded index scan, not a full count)."""
+    return qs.order_by().values("pk")[: COUNT_CAP + 1].count()
+
+
 def queue_counts(*, actor: User) -> dict[str, int]:
     base = visible_tickets(actor=actor)
-    return {key: queue_filter(actor=actor, queue=key, qs=base).count() for key in QUEUES}
+    return {key: capped_count(queue_filter(actor=actor, queue=key, qs=base)) for key in QUEUES}
 
 
 def tickets_of_customer(*, actor: User, customer_id: int, exclude_id: int | None = None, limit: int = 10

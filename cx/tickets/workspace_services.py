@@ -29,7 +29,7 @@ from cx.tickets.models import (
     StatusCategory,
     Ticket,
 )
-from cx.tickets.selectors import QUEUES, SORTS, queue_counts, ticket_filter, visible_tickets
+from cx.tickets.selectors import QUEUES, SORTS, capped_count, queue_counts, ticket_filter, visible_tickets
 from cx.tickets.services import ticket_update
 
 ANY_QUEUE = "any"
@@ -315,7 +315,7 @@ def inbox_counts(*, actor: User, views: list[SavedView]) -> dict[str, int]:
             filters = inbox_filters_clean(view.filters)
         except ValidationFailed:
             continue  # a view saved against a team or agent id that no longer parses simply shows no count
-        counts[f"view-{view.pk}"] = inbox_tickets(actor=actor, filters=filters).count()
+        counts[f"view-{view.pk}"] = capped_count(inbox_tickets(actor=actor, filters=filters))
     return counts
 
 
