@@ -1,5 +1,6 @@
 """API endpoints for tickets: lists with filters, create and change, the conversation, merge and split, the
-audit trail, and the admin's statuses and custom fields.
+audit trail, the admin's statuses and custom fields, and the agent workspace's saved views, canned replies and
+bulk changes.
 
 Every read goes through ``visible_tickets``/``ticket_get_for``: a restricted team's tickets are a 404 for
 agents outside it, in lists as on single tickets. Lists use keyset cursors with a query count that does not
@@ -8,6 +9,8 @@ grow with the page size.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -17,14 +20,22 @@ from django.http import HttpRequest
 from ninja import File, Form, Query, Router, UploadedFile
 
 from cx.accounts.models import AccessLevel
+from cx.accounts.services import require_access
 from cx.core.audit import audit_events_for
 from cx.core.errors import NotFound, ValidationFailed
 from cx.core.pagination import cursor_decode_time_id, cursor_encode
 from cx.customers.selectors import customer_get_for
 from cx.tickets import admin_services, selectors, services
-from cx.tickets.models import Channel, Priority, StatusCategory, Tag, Ticket, Visibility
+from cx.tickets import workspace_services as workspace
+from cx.tickets.models import CannedReply, Channel, Priority, SavedView, StatusCategory, Tag, Ticket, Visibility
 from cx.tickets.schemas import (
     AuditPageOut,
+    BulkIn,
+    BulkOut,
+    CannedReplyIn,
+    CannedReplyOut,
+    CannedReplyPatchIn,
+    CannedReplyRenderOut,
     CustomFieldIn,
     CustomFieldOut,
     CustomFieldPatchIn,
@@ -32,6 +43,9 @@ from cx.tickets.schemas import (
     MessageOut,
     MessagePageOut,
     ReplyIn,
+    SavedViewIn,
+    SavedViewOut,
+    SavedViewPatchIn,
     TagOut,
     TicketIn,
     TicketOut,
@@ -272,3 +286,158 @@ def custom_field_update(request: HttpRequest, field_id: int, payload: CustomFiel
     return admin_services.custom_field_update(actor=request.auth, field_id=field_id,
                                               changes=_plain(payload.model_dump(exclude_unset=True)),
                                               token_scope=_scope(request))
+
+
+# --- Saved views -------------------------------------------------------------------------------------
+@contextmanager
+def _fields_under(prefix: str, names: Iterable[str]) -> Iterator[None]:
+    """Name a service's field errors as they appear in the nested JSON body (``priority`` → ``filters.priority``)."""
+    names = set(names)
+    try:
+        yield
+    except ValidationFailed as error:
+        fields = {f"{prefix}.{key}" if key in names else key: reason for key, reason in error.fields.items()}
+        raise ValidationFailed(error.message, fields=fields, code=error.code) from None
+
+
+def _view(request: HttpRequest, view_id: int) -> SavedView:
+    require_access(request.auth, AccessLevel.READ, token_scope=_scope(request))
+    return workspace.saved_view_get_for(actor=request.auth, view_id=view_id)
+
+
+@router.get("/views", response=list[SavedViewOut], summary="Your saved views and every shared view, by name")
+def saved_view_list(request: HttpRequest):
+    require_access(request.auth, AccessLevel.READ, token_scope=_scope(request))
+    return workspace.saved_views_for(actor=request.auth)
+
+
+@router.post("/views", response={201: SavedViewOut},
+             summary="Save inbox filters and a sort under a name; sharing it with every agent needs write access")
+def saved_view_create(request: HttpRequest, payload: SavedViewIn):
+    require_access(request.auth, AccessLevel.WRITE if payload.is_shared else AccessLevel.READ,
+                   token_scope=_scope(request))
+    with _fields_under("filters", workspace.FILTER_KEYS):
+        view = workspace.saved_view_create(actor=request.auth, name=payload.name,
+                                           filters=payload.filters.model_dump(), sort=payload.sort,
+                                           is_shared=payload.is_shared)
+    return view
+
+
+@router.get("/views/{int:view_id}", response=SavedViewOut, summary="One saved view (yours or a shared one)")
+def saved_view_get(request: HttpRequest, view_id: int):
+    return _view(request, view_id)
+
+
+@router.patch("/views/{int:view_id}", response=SavedViewOut,
+              summary="Rename, refilter, resort, share or unshare a view you own (admins: any shared view)")
+def saved_view_patch(request: HttpRequest, view_id: int, payload: SavedViewPatchIn):
+    view = _view(request, view_id)
+    changes = payload.model_dump(exclude_unset=True)
+    with _fields_under("filters", workspace.FILTER_KEYS):
+        updated = workspace.saved_view_update(actor=request.auth, view=view, changes=changes,
+                                              token_scope=_scope(request))
+    return updated
+
+
+@router.delete("/views/{int:view_id}", response={204: None},
+               summary="Delete a view you own (admins: any shared view)")
+def saved_view_delete(request: HttpRequest, view_id: int):
+    view = _view(request, view_id)
+    workspace.saved_view_delete(actor=request.auth, view=view)
+
+
+@router.get("/views/{int:view_id}/tickets", response=TicketPageOut,
+            summary="The view's tickets in its sort, one keyset page at a time (rows as in GET /tickets)")
+def saved_view_tickets(request: HttpRequest, view_id: int, cursor: str | None = None,
+                       limit: int = Query(DEFAULT_PAGE_SIZE, ge=1, le=selectors.MAX_PAGE_SIZE)):
+    view = _view(request, view_id)
+    with _fields_under("filters", workspace.FILTER_KEYS):
+        filters = workspace.inbox_filters_clean(view.filters)
+    qs = workspace.inbox_tickets(actor=request.auth, filters=filters)
+    page = selectors.ticket_page(actor=request.auth, qs=qs, sort=view.sort, cursor=cursor, limit=limit)
+    return {"next": page.next_cursor, "results": page.items}
+
+
+# --- Canned replies ----------------------------------------------------------------------------------
+def _canned_reply(request: HttpRequest, reply_id: int) -> CannedReply:
+    require_access(request.auth, AccessLevel.READ, token_scope=_scope(request))
+    return workspace.canned_reply_get_for(actor=request.auth, reply_id=reply_id)
+
+
+@router.get("/canned-replies", response=list[CannedReplyOut],
+            summary="Your canned replies and every shared one, by title")
+def canned_reply_list(request: HttpRequest):
+    require_access(request.auth, AccessLevel.READ, token_scope=_scope(request))
+    return workspace.canned_replies_for(actor=request.auth)
+
+
+@router.post("/canned-replies", response={201: CannedReplyOut},
+             summary="Add a canned reply with placeholders; unknown placeholders are refused")
+def canned_reply_create(request: HttpRequest, payload: CannedReplyIn):
+    require_access(request.auth, AccessLevel.WRITE, token_scope=_scope(request))
+    reply = workspace.canned_reply_create(actor=request.auth, **payload.model_dump())
+    return reply
+
+
+@router.get("/canned-replies/{int:reply_id}", response=CannedReplyOut,
+            summary="One canned reply (yours or a shared one)")
+def canned_reply_get(request: HttpRequest, reply_id: int):
+    return _canned_reply(request, reply_id)
+
+
+@router.patch("/canned-replies/{int:reply_id}", response=CannedReplyOut,
+              summary="Change the title, text or sharing of a reply you wrote (admins: any reply)")
+def canned_reply_patch(request: HttpRequest, reply_id: int, payload: CannedReplyPatchIn):
+    reply = _canned_reply(request, reply_id)
+    updated = workspace.canned_reply_update(actor=request.auth, reply=reply,
+                                            changes=payload.model_dump(exclude_unset=True),
+                                            token_scope=_scope(request))
+    return updated
+
+
+@router.delete("/canned-replies/{int:reply_id}", response={204: None},
+               summary="Delete a reply you wrote (admins: any reply)")
+def canned_reply_delete(request: HttpRequest, reply_id: int):
+    reply = _canned_reply(request, reply_id)
+    require_access(request.auth, AccessLevel.WRITE, token_scope=_scope(request))
+    workspace.canned_reply_delete(actor=request.auth, reply=reply)
+
+
+@router.post("/tickets/{int:ticket_id}/canned-replies/{int:reply_id}/render", response=CannedReplyRenderOut,
+             summary="The canned reply's text for this ticket and you, placeholders filled in; nothing is sent")
+def canned_reply_render(request: HttpRequest, ticket_id: int, reply_id: int):
+    ticket = _ticket(request, ticket_id)
+    reply = _canned_reply(request, reply_id)
+    text = workspace.canned_reply_render(actor=request.auth, reply=reply, ticket=ticket)
+    return {"reply_id": reply.pk, "ticket_id": ticket.pk, "text": text}
+
+
+# --- Bulk changes ------------------------------------------------------------------------------------
+BULK_CHANGE_ACTIONS = {"assignee_id": "assign_agent", "team_id": "assign_team", "status_id": "set_status",
+                       "priority": "set_priority", "add_tag": "add_tag"}
+
+
+@router.post("/tickets/bulk", response=BulkOut,
+             summary="Apply one change to up to 100 tickets; each is updated or reported with its reason")
+def tickets_bulk(request: HttpRequest, payload: BulkIn):
+    require_access(request.auth, AccessLevel.WRITE, token_scope=_scope(request))
+    changes = _plain(payload.changes.model_dump(exclude_unset=True))
+    if len(changes) != 1:
+        raise ValidationFailed("Send exactly one change.", fields={
+            "changes": f"exactly one of {', '.join(BULK_CHANGE_ACTIONS)}"})
+    (key, value), = changes.items()
+    if value is None and key not in ("assignee_id", "team_id"):
+        raise ValidationFailed("This change needs a value.", fields={f"changes.{key}": "required"})
+    try:
+        outcome = workspace.tickets_bulk_update(actor=request.auth, ticket_ids=payload.ticket_ids,
+                                                action=BULK_CHANGE_ACTIONS[key],
+                                                value="none" if value is None else str(value))
+    except ValidationFailed as error:  # the service names the value `value`; the API calls it by its key
+        fields = {f"changes.{key}" if name == "value" else name: reason for name, reason in error.fields.items()}
+        raise ValidationFailed(error.message, fields=fields, code=error.code) from None
+    results = [
+        {"ticket_id": ticket_id, "result": "error", "reason": outcome.errors[ticket_id]}
+        if ticket_id in outcome.errors else {"ticket_id": ticket_id, "result": "updated", "reason": None}
+        for ticket_id in dict.fromkeys(payload.ticket_ids)
+    ]
+    return {"updated": len(outcome.updated), "failed": len(outcome.errors), "results": results}

@@ -1,4 +1,5 @@
-"""API shapes for tickets, their messages and audit trail, statuses, custom fields and tags.
+"""API shapes for tickets, their messages and audit trail, statuses, custom fields and tags, and the agent
+workspace's saved views, canned replies and bulk changes.
 
 In-schemas refuse unknown fields (a misspelt field is a 422 naming it). Lengths, tags, custom-field values
 and who may be assigned are checked by the services, so the API and the agent workspace give the same reasons.
@@ -266,3 +267,104 @@ class CustomFieldPatchIn(_In):
 class TagOut(Schema):
     name: str
     ticket_count: int = Field(description="Tickets with this tag that you can see.")
+
+
+# --- Saved views -------------------------------------------------------------------------------------
+class SavedViewFiltersIn(_In):
+    """The inbox filters a view keeps; the same keys and checks as the inbox page. Empty values are dropped."""
+
+    queue: str | None = Field(None, description="my-open, unassigned, my-team, all, sla-at-risk, recently-solved "
+                                                "or any (every visible ticket, the default).")
+    status_category: str | None = Field(None, description="new, open, pending, on_hold, solved or closed.")
+    priority: str | None = None
+    assignee: str | int | None = Field(None, description="An agent id, `me` (whoever opens the view) or `none`.")
+    team: str | int | None = Field(None, description="A team id or `none`.")
+    tag: str | None = None
+    channel: str | None = None
+
+
+class SavedViewOut(Schema):
+    id: int
+    name: str
+    owner: AgentBriefOut
+    is_shared: bool = Field(description="Shown to every agent; only the owner (or an admin) changes it.")
+    filters: dict[str, str]
+    sort: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class SavedViewIn(_In):
+    name: str
+    filters: SavedViewFiltersIn = Field(default_factory=SavedViewFiltersIn)
+    sort: str = Field("updated", description="updated (newest change first), created (newest first) or oldest.")
+    is_shared: bool = Field(False, description="Sharing a view with every agent needs write access.")
+
+
+class SavedViewPatchIn(_In):
+    """Only the fields sent are changed; `filters` replaces all the view's filters."""
+
+    name: str = Field(None)
+    filters: SavedViewFiltersIn = Field(None)
+    sort: str = Field(None)
+    is_shared: bool = Field(None)
+
+
+# --- Canned replies ----------------------------------------------------------------------------------
+class CannedReplyOut(Schema):
+    id: int
+    title: str
+    body: str = Field(description="The text with placeholders such as {{customer.first_name}}.")
+    owner: AgentBriefOut
+    is_shared: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class CannedReplyIn(_In):
+    title: str
+    body: str = Field(description="Placeholders: {{customer.first_name}}, {{customer.name}}, {{ticket.id}}, "
+                                  "{{ticket.subject}}, {{agent.first_name}}.")
+    is_shared: bool = Field(True, description="Shared replies are offered to every agent; private ones to you.")
+
+
+class CannedReplyPatchIn(_In):
+    """Only the fields sent are changed."""
+
+    title: str = Field(None)
+    body: str = Field(None)
+    is_shared: bool = Field(None)
+
+
+class CannedReplyRenderOut(Schema):
+    reply_id: int
+    ticket_id: int
+    text: str = Field(description="The reply with the ticket's and your values filled in, ready to send.")
+
+
+# --- Bulk changes ------------------------------------------------------------------------------------
+class BulkChangesIn(_In):
+    """Exactly one change, applied to every ticket as if made on each ticket's page."""
+
+    assignee_id: int | None = Field(None, description="An agent id; `null` unassigns.")
+    team_id: int | None = Field(None, description="A team id; `null` removes the team.")
+    status_id: int = Field(None)
+    priority: Priority = Field(None)
+    add_tag: str = Field(None, description="A tag added to each ticket's tags.")
+
+
+class BulkIn(_In):
+    ticket_ids: list[int] = Field(description="At most 100 tickets.")
+    changes: BulkChangesIn
+
+
+class BulkResultOut(Schema):
+    ticket_id: int
+    result: str = Field(description="updated, or error (the ticket was left unchanged).")
+    reason: str | None = Field(description="Why the ticket was not changed (no such ticket, a rule refused it).")
+
+
+class BulkOut(Schema):
+    updated: int
+    failed: int
+    results: list[BulkResultOut] = Field(description="One per distinct ticket id, in the order sent.")

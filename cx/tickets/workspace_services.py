@@ -139,6 +139,37 @@ def saved_view_delete(*, actor: User, view: SavedView) -> None:
     view.delete()
 
 
+@transaction.atomic
+def saved_view_update(*, actor: User, view: SavedView, changes: Mapping[str, Any],
+                      token_scope: AccessLevel | None = None) -> SavedView:
+    """Rename a view, replace its filters or sort, share or unshare it. Owners change their views; admins may
+    also change shared ones. Sharing needs write access, as in ``saved_view_create``."""
+    require_access(actor, AccessLevel.READ, token_scope=token_scope)
+    view = SavedView.objects.select_for_update().get(pk=view.pk)
+    if view.owner_id != actor.pk and not (actor.is_cx_admin and view.is_shared):
+        raise PermissionDenied("Only the owner or an admin can change this view.")
+    is_shared = bool(changes.get("is_shared", view.is_shared))
+    if is_shared:
+        require_access(actor, AccessLevel.WRITE, token_scope=token_scope)
+    name = view.name
+    if "name" in changes:
+        name = _clean_name(changes["name"], field_name="name", max_length=MAX_VIEW_NAME)
+    filters = inbox_filters_clean(changes["filters"]) if "filters" in changes else view.filters
+    sort = inbox_sort_clean(changes["sort"]) if "sort" in changes else view.sort
+    taken = SavedView.objects.filter(owner_id=view.owner_id, name__iexact=name).exclude(pk=view.pk)
+    if taken.exists():
+        raise ValidationFailed("You already have a view with that name.", fields={"name": "already used"})
+    view.name, view.filters, view.sort, view.is_shared = name, filters, sort, is_shared
+    try:
+        with transaction.atomic():
+            view.save(update_fields=["name", "filters", "sort", "is_shared", "updated_at"])
+    except IntegrityError:  # a concurrent rename to the same name
+        raise ValidationFailed("You already have a view with that name.", fields={"name": "already used"}) from None
+    audit_record(actor=actor, action="saved_view.updated", target_type="saved_view", target_id=view.pk,
+                 data={"name": name, "filters": filters, "sort": sort, "is_shared": is_shared})
+    return view
+
+
 # --- Canned replies ---------------------------------------------------------------------------------------
 
 PLACEHOLDERS = ("customer.first_name", "customer.name", "ticket.id", "ticket.subject", "agent.first_name")
@@ -197,6 +228,27 @@ def canned_reply_delete(*, actor: User, reply: CannedReply) -> None:
     audit_record(actor=actor, action="canned_reply.deleted", target_type="canned_reply", target_id=reply.pk,
                  data={"title": reply.title})
     reply.delete()
+
+
+@transaction.atomic
+def canned_reply_update(*, actor: User, reply: CannedReply, changes: Mapping[str, Any],
+                        token_scope: AccessLevel | None = None) -> CannedReply:
+    """Change a canned reply's title, text or sharing; only its author or an admin may."""
+    require_access(actor, AccessLevel.WRITE, token_scope=token_scope)
+    reply = CannedReply.objects.select_for_update().get(pk=reply.pk)
+    if reply.owner_id != actor.pk and not actor.is_cx_admin:
+        raise PermissionDenied("Only the author or an admin can change this canned reply.")
+    if "title" in changes:
+        reply.title = _clean_name(changes["title"], field_name="title",
+                                            max_length=MAX_CANNED_TITLE)
+    if "body" in changes:
+        reply.body = _clean_canned_body(changes["body"])
+    if "is_shared" in changes:
+        reply.is_shared = bool(changes["is_shared"])
+    reply.save(update_fields=["title", "body", "is_shared", "updated_at"])
+    audit_record(actor=actor, action="canned_reply.updated", target_type="canned_reply", target_id=reply.pk,
+                 data={"title": reply.title, "is_shared": reply.is_shared, "changed": sorted(changes)})
+    return reply
 
 
 def canned_reply_render(*, actor: User, reply: CannedReply, ticket: Ticket) -> str:
