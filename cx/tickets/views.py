@@ -164,7 +164,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
         return render(request, "tickets/partials/ticket_rows.html", context, status=status)
     agents = _assignable_agents(request)
     teams = list(team_list(actor=request.user))
-    sidebar = _sidebar(request, params)
+    sidebar = _sidebar(request, params, with_counts=False)
     context.update(
         sidebar,
         filter_form=InboxFilterForm(initial=params, agents=agents, teams=teams),
@@ -186,11 +186,12 @@ def _view_query(view) -> str:
     return _query({**view.filters, "sort": view.sort, "view": str(view.pk)})
 
 
-def _sidebar(request: HttpRequest, params: dict[str, str]) -> dict[str, Any]:
-    """Queues then saved views, each with its link, live count and whether it is the one shown."""
+def _sidebar(request: HttpRequest, params: dict[str, str], *, with_counts: bool = True) -> dict[str, Any]:
+    """Queues then saved views, each with its link, live count and whether it is the one shown. The inbox
+    page renders it without counts and fetches them right after (they are the costly part of the page)."""
     inbox_url = reverse("tickets:inbox")
     views = workspace.saved_views_for(actor=request.user)
-    counts = workspace.inbox_counts(actor=request.user, views=views)
+    counts = workspace.inbox_counts(actor=request.user, views=views) if with_counts else {}
     queue_items = [
         {"key": key, "label": label, "count": counts.get(key), "url": f"{inbox_url}?queue={key}",
          "current": not params.get("view") and params.get("queue") == key}
