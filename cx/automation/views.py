@@ -20,6 +20,7 @@ from cx.accounts.models import AccessLevel
 from cx.accounts.selectors import team_list
 from cx.accounts.services import require_access
 from cx.core.errors import DomainError, PermissionDenied
+from cx.core.views import render_domain_error
 from cx.tickets.selectors import ticket_get_for
 
 from . import selectors, services
@@ -44,8 +45,7 @@ NEW_MACRO = {
 
 
 def _error_page(request: HttpRequest, error: DomainError) -> HttpResponse:
-    template = "automation/partials/error.html" if request.htmx else "automation/error.html"
-    return render(request, template, {"error": error}, status=error.status)
+    return render_domain_error(request, error, app="automation")
 
 
 def _require(request: HttpRequest, level: AccessLevel) -> HttpResponse | None:

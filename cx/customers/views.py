@@ -21,6 +21,7 @@ from cx.accounts.models import AccessLevel
 from cx.accounts.services import require_access
 from cx.core.errors import DomainError, PermissionDenied, ValidationFailed
 from cx.core.pagination import cursor_decode, cursor_encode
+from cx.core.views import render_domain_error
 from cx.customers.forms import (
     CustomerForm,
     EraseForm,
@@ -92,8 +93,7 @@ def _rows(customers: list[Customer]) -> list[dict[str, Any]]:
 
 
 def _error_page(request: HttpRequest, error: DomainError) -> HttpResponse:
-    template = "customers/partials/error.html" if request.htmx else "customers/error.html"
-    return render(request, template, {"error": error}, status=error.status)
+    return render_domain_error(request, error, app="customers")
 
 
 def _customer_or_error(request: HttpRequest, customer_id: int) -> Customer | HttpResponse:

@@ -28,6 +28,7 @@ from cx.accounts.models import AccessLevel
 from cx.accounts.selectors import agent_list, team_list
 from cx.accounts.services import require_access
 from cx.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from cx.core.views import render_domain_error
 from cx.tickets import workspace_services as workspace
 from cx.tickets.forms import (
     BulkForm,
@@ -78,8 +79,7 @@ def in_agent_time_zone(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
 
 
 def _error_page(request: HttpRequest, error: DomainError) -> HttpResponse:
-    template = "tickets/partials/error.html" if request.htmx else "tickets/error.html"
-    return render(request, template, {"error": error}, status=error.status)
+    return render_domain_error(request, error, app="tickets")
 
 
 def _ticket_or_error(request: HttpRequest, ticket_id: int) -> Ticket | HttpResponse:
