@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
-from pydantic import ConfigDict
+from ninja import Router
 
 from cx.accounts.models import AccessLevel
 from cx.core.errors import ValidationFailed
@@ -21,14 +21,17 @@ def _scope(request: HttpRequest) -> AccessLevel | None:
     return getattr(request, "auth_scope", None)
 
 
-class JsonObject(Schema):
-    """Any JSON object: the services check every field and answer with field-level reasons."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-def _object(payload: JsonObject) -> dict[str, Any]:
-    return payload.model_dump()
+def _body(request: HttpRequest) -> dict[str, Any]:
+    """The JSON object sent; the services check every field and answer with field-level reasons."""
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise ValidationFailed("The body is not valid JSON.", fields={"body": "a JSON object"}) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed("The body must be a JSON object.", fields={"body": "a JSON object"})
+    if "\x00" in request.body.decode("utf-8", "replace"):
+        raise ValidationFailed("The body contains NUL characters.", fields={"body": "must not contain NUL"})
+    return data
 
 
 @router.get("/surveys", summary="All surveys")
@@ -39,9 +42,9 @@ def survey_list(request: HttpRequest):
 
 @router.post("/surveys", response={201: dict},
              summary="Create a draft survey (CSAT/CES/NPS get their standard question)")
-def survey_create(request: HttpRequest, payload: JsonObject):
-    survey = services.survey_create(actor=request.auth, values=_object(payload), token_scope=_scope(request))
-    return 201, services.survey_as_dict(survey)
+def survey_create(request: HttpRequest):
+    survey = services.survey_create(actor=request.auth, values=_body(request), token_scope=_scope(request))
+    return services.survey_as_dict(survey)
 
 
 @router.get("/surveys/{int:survey_id}", summary="One survey with its questions")
@@ -51,27 +54,27 @@ def survey_get(request: HttpRequest, survey_id: int):
 
 
 @router.patch("/surveys/{int:survey_id}", summary="Change a survey (status: draft, active, archived)")
-def survey_update(request: HttpRequest, survey_id: int, payload: JsonObject):
+def survey_update(request: HttpRequest, survey_id: int):
     survey = selectors.survey_get_for(actor=request.auth, survey_id=survey_id, token_scope=_scope(request))
-    survey = services.survey_update(actor=request.auth, survey=survey, values=_object(payload),
+    survey = services.survey_update(actor=request.auth, survey=survey, values=_body(request),
                                     token_scope=_scope(request))
     return services.survey_as_dict(survey)
 
 
 @router.post("/surveys/{int:survey_id}/questions", response={201: dict}, summary="Add a question")
-def question_add(request: HttpRequest, survey_id: int, payload: JsonObject):
+def question_add(request: HttpRequest, survey_id: int):
     survey = selectors.survey_get_for(actor=request.auth, survey_id=survey_id, token_scope=_scope(request))
-    question = services.question_add(actor=request.auth, survey=survey, values=_object(payload),
+    question = services.question_add(actor=request.auth, survey=survey, values=_body(request),
                                      token_scope=_scope(request))
-    return 201, services.question_as_dict(question)
+    return services.question_as_dict(question)
 
 
 @router.patch("/surveys/{int:survey_id}/questions/{int:question_id}", summary="Change a question "
               "(a new wording is a new wording_version)")
-def question_update(request: HttpRequest, survey_id: int, question_id: int, payload: JsonObject):
+def question_update(request: HttpRequest, survey_id: int, question_id: int):
     survey = selectors.survey_get_for(actor=request.auth, survey_id=survey_id, token_scope=_scope(request))
     question = selectors.question_get_for(actor=request.auth, survey=survey, question_id=question_id)
-    question = services.question_update(actor=request.auth, question=question, values=_object(payload),
+    question = services.question_update(actor=request.auth, question=question, values=_body(request),
                                         token_scope=_scope(request))
     return services.question_as_dict(question)
 
@@ -82,17 +85,17 @@ def question_delete(request: HttpRequest, survey_id: int, question_id: int):
     survey = selectors.survey_get_for(actor=request.auth, survey_id=survey_id, token_scope=_scope(request))
     question = selectors.question_get_for(actor=request.auth, survey=survey, question_id=question_id)
     services.question_delete(actor=request.auth, question=question, token_scope=_scope(request))
-    return 204, None
+    return None
 
 
 @router.post("/surveys/{int:survey_id}/sends", response={202: dict},
              summary="Send to a segment: {customer_ids: [...]}; cooldown, cap and quiet hours apply")
-def survey_send(request: HttpRequest, survey_id: int, payload: JsonObject):
+def survey_send(request: HttpRequest, survey_id: int):
     survey = selectors.survey_get_for(actor=request.auth, survey_id=survey_id, token_scope=_scope(request))
-    ids = _object(payload).get("customer_ids")
+    ids = _body(request).get("customer_ids")
     if not isinstance(ids, list) or not ids or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
         raise ValidationFailed("Name the customers.", fields={"customer_ids": "a non-empty list of customer ids"})
-    return 202, services.survey_send_to_segment(actor=request.auth, survey=survey, customer_ids=ids,
+    return services.survey_send_to_segment(actor=request.auth, survey=survey, customer_ids=ids,
                                                 token_scope=_scope(request))
 
 
@@ -143,8 +146,8 @@ def follow_up_list(request: HttpRequest, state: str = ""):
 
 
 @router.post("/survey-follow-ups/{int:follow_up_id}/state", summary="Move the loop: contacted or resolved")
-def follow_up_state(request: HttpRequest, follow_up_id: int, payload: JsonObject):
-    data = _object(payload)
+def follow_up_state(request: HttpRequest, follow_up_id: int):
+    data = _body(request)
     follow_up = selectors.follow_up_get_for(actor=request.auth, follow_up_id=follow_up_id, token_scope=_scope(request))
     follow_up = services.follow_up_set_state(actor=request.auth, follow_up=follow_up, state=data.get("state"),
                                              note=data.get("note") or "", token_scope=_scope(request))
@@ -163,8 +166,8 @@ def policy_get(request: HttpRequest):
 
 
 @router.patch("/survey-policy", summary="Change the delivery policy (admins)")
-def policy_update(request: HttpRequest, payload: JsonObject):
-    data = dict(_object(payload))
+def policy_update(request: HttpRequest):
+    data = dict(_body(request))
     for name in ("quiet_start", "quiet_end"):
         if name in data:
             from datetime import time
@@ -188,12 +191,12 @@ def public_get(request: HttpRequest, token: str):
 
 @router.post("/public/surveys/{token}/answers", auth=None, response={201: dict},
              summary="Answer: {answers: [{question_id, score|choices|text|skipped}], complete: bool}")
-def public_answer(request: HttpRequest, token: str, payload: JsonObject):
-    data = _object(payload)
+def public_answer(request: HttpRequest, token: str):
+    data = _body(request)
     invitation = services.invitation_from_token(token)
     complete = data.get("complete", False)
     if not isinstance(complete, bool):
         raise ValidationFailed("complete must be true or false.", fields={"complete": "a boolean"})
     services.response_submit(invitation=invitation, answers=data.get("answers", []), complete=complete)
     invitation.refresh_from_db()
-    return 201, services.invitation_public_payload(invitation)
+    return services.invitation_public_payload(invitation)

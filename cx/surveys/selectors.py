@@ -281,7 +281,7 @@ def survey_report(*, actor: User, survey: Survey, filters: ResponseFilter, granu
             if len(groups) > 1 or (groups and "—" not in groups):
                 rows = [score_of(metric, vals, key) for key, vals in groups.items()]
                 breakdowns[name] = (label, sorted(rows, key=lambda r: (-r.n, r.key)))
-        counts = dict(scored.values_list(score_field).annotate(n=Count("id")))
+        counts = dict(scored.order_by().values_list(score_field).annotate(n=Count("id")))
         low, high = {SurveyKind.NPS: (0, 10), SurveyKind.CSAT: (1, 5), SurveyKind.CES: (1, 7)}[metric]
         distribution = [(s, counts.get(s, 0)) for s in range(low, high + 1)]
     invitations = Invitation.objects.filter(survey=survey)
