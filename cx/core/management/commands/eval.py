@@ -13,8 +13,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         subparsers = parser.add_subparsers(dest="evaluation", metavar="EVALUATION", required=True)
         for evaluation in evaluations():
-            sub = subparsers.add_parser(evaluation.name, help=evaluation.help or evaluation.name,
-                                        cmd=self)
+            sub = subparsers.add_parser(evaluation.name, help=evaluation.help or evaluation.name)
             evaluation.add_arguments(sub)
 
     def handle(self, *args, **options):
