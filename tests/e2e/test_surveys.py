@@ -8,7 +8,7 @@ import re
 import uuid
 from datetime import time
 
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from cx.accounts.models import Role
 from cx.accounts.services import user_create
