@@ -738,22 +738,28 @@ def response_score_label(response: Response) -> str:
 
 # --- text analytics and the closed loop -------------------------------------------------------------------
 
-@transaction.atomic
 def response_analyse(*, response_id: int) -> Response | None:
-    """Sentiment of the comment, then the closed-loop rules. Safe to run twice."""
+    """Sentiment of the comment, then the closed-loop rules. Safe to run twice.
+
+    The model runs outside any transaction (loading it can take seconds), so no row lock is held meanwhile;
+    the result is stored only if the comment is still the one analysed."""
     from cx.surveys.text.sentiment import analyse
 
-    response = Response.objects.select_for_update().filter(pk=response_id).first()
-    if response is None:
+    comment = Response.objects.filter(pk=response_id).values_list("comment", flat=True).first()
+    if comment is None:
         return None
-    if response.comment:
-        result = analyse(response.comment)
-        response.sentiment = result.label
-        response.sentiment_score = round(result.score, 4)
-        response.save(update_fields=["sentiment", "sentiment_score"])
-    reason = loop_reason(response, policy_get())
-    if reason and not FollowUp.objects.filter(response=response).exists():
-        follow_up_create(response=response, reason=reason)
+    result = analyse(comment) if comment else None
+    with transaction.atomic():
+        response = Response.objects.select_for_update().filter(pk=response_id).first()
+        if response is None:
+            return None
+        if result is not None and response.comment == comment:
+            response.sentiment = result.label
+            response.sentiment_score = round(result.score, 4)
+            response.save(update_fields=["sentiment", "sentiment_score"])
+        reason = loop_reason(response, policy_get())
+        if reason and not FollowUp.objects.filter(response=response).exists():
+            follow_up_create(response=response, reason=reason)
     return response
 
 

@@ -335,3 +335,25 @@ def test_invalid_invitation_input_is_a_field_error(make_survey, customer):
         _invite(survey, customer, channel="pigeon")
     assert caught.value.fields == {"channel": "one of email, chat, sms, whatsapp, in_app, portal, web",
                                    "survey": "the survey is not active"}
+
+
+def test_merge_export_and_erase_reach_survey_data(sent, make_customer, survey_admin,
+                                                  django_capture_on_commit_callbacks):
+    from cx.customers.services import customer_erase, customer_export, customer_merge
+
+    invitation = sent("csat")
+    headline, _, anything = list(invitation.survey.questions.all())
+    with django_capture_on_commit_callbacks(execute=True):
+        services.response_submit(invitation=invitation, answers=[
+            {"question_id": headline.pk, "score": 5}, {"question_id": anything.pk, "text": "Lovely people"}],
+            complete=True)
+    target = make_customer()
+    customer_merge(actor=survey_admin, source=invitation.customer, target=target)
+    response = Response.objects.get(invitation=invitation)
+    assert response.customer_id == target.pk and Invitation.objects.get(pk=invitation.pk).customer_id == target.pk
+    exported = customer_export(actor=survey_admin, customer=target)
+    assert "Lovely people" in str(exported)
+    customer_erase(actor=survey_admin, customer=target)
+    response.refresh_from_db()
+    assert response.comment == "" and response.csat_score == 5
+    assert not Answer.objects.filter(response=response).exclude(text="").exists()

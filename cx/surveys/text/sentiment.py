@@ -123,7 +123,7 @@ def label_from(probability: float, sentence_probabilities: list[float], has_sent
     strong_neg = any(p <= 0.3 for p in sentence_probabilities)
     if len(sentence_probabilities) > 1 and strong_pos and strong_neg:
         return "mixed"
-    if not has_sentiment_words and 0.08 <= probability <= 0.92:
+    if not has_sentiment_words and 0.06 <= probability <= 0.92:
         return "neutral"
     if 0.4 <= probability <= 0.6:
         return "neutral"
@@ -138,6 +138,6 @@ def analyse(text: str, model: SentimentModel | None = None) -> SentimentResult:
     overall = float(probabilities[0])
     per_sentence = [float(p) for p in probabilities[1:]]
     vader = vader_scores([text])[0]
-    has_words = bool(vader[1] or vader[2])
+    has_words = abs(vader[0]) >= 0.25  # a clear lexicon signal, not one mildly positive word like "number"
     label = label_from(overall, per_sentence, has_words)
     return SentimentResult(label=label, score=2 * overall - 1, probability_positive=overall)
