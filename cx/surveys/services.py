@@ -114,13 +114,19 @@ def _check_survey(values: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
+UNBRANDED_WORDING = {
+    QuestionKind.NPS: "How likely are you to recommend us to a friend or colleague?",
+    QuestionKind.CSAT: STANDARD_WORDING[QuestionKind.CSAT][0],
+    QuestionKind.CES: "It was easy to get my issue handled.",
+}
+
+
 def _standard_question(survey: Survey, kind: str, position: int) -> Question:
     text, low, high = STANDARD_WORDING[kind]
     low_value, high_value = STANDARD_SCALES[kind]
-    return Question(survey=survey, position=position, kind=kind,
-                    text=text.format(brand=survey.brand_name or "we").replace("we made", "We made")
-                    .replace("recommend we", "recommend us"),
-                    scale_min=low_value, scale_max=high_value, low_label=low, high_label=high, required=True)
+    text = text.format(brand=survey.brand_name) if survey.brand_name else UNBRANDED_WORDING[kind]
+    return Question(survey=survey, position=position, kind=kind, text=text, scale_min=low_value,
+                    scale_max=high_value, low_label=low, high_label=high, required=True)
 
 
 @transaction.atomic

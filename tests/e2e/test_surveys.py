@@ -150,3 +150,11 @@ def test_an_nps_detractor_creates_a_follow_up_ticket_for_the_customers_agent(
     admin_page.goto(f"{server_url}/surveys/follow-ups/?state=open")
     expect(admin_page.locator("table")).to_contain_text("NPS 2 (detractor)")
     expect(admin_page.locator("table")).to_contain_text(agent)
+
+    # The dashboard draws its charts (vendored Chart.js) without script errors and shows the score.
+    errors: list[str] = []
+    admin_page.on("pageerror", lambda error: errors.append(str(error)))
+    admin_page.goto(f"{server_url}/surveys/{survey.pk}/dashboard/")
+    expect(admin_page.get_by_test_id("overall-score")).to_have_text("-100.0")
+    expect(admin_page.locator("#survey-distribution")).to_be_visible()
+    assert admin_page.evaluate("typeof Chart") == "function" and errors == []
