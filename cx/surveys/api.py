@@ -179,6 +179,21 @@ def policy_update(request: HttpRequest):
     return _policy(services.policy_update(actor=request.auth, values=data, token_scope=_scope(request)))
 
 
+@router.post("/sentiment", summary="Sentiment of any text (a ticket message, a review): label and score -1..+1")
+def sentiment(request: HttpRequest):
+    from cx.accounts.services import require_access
+    from cx.surveys.text.sentiment import analyse
+
+    require_access(request.auth, AccessLevel.READ, token_scope=_scope(request))
+    text = _body(request).get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > services.MAX_COMMENT_CHARS * 5:
+        raise ValidationFailed("Give the text to analyse.", fields={"text": f"1 to {services.MAX_COMMENT_CHARS * 5} "
+                                                                            "characters"})
+    result = analyse(text)
+    return {"label": result.label, "score": round(result.score, 4),
+            "probability_positive": round(result.probability_positive, 4)}
+
+
 # --- public, by token ------------------------------------------------------------------------------------
 
 @router.get("/public/surveys/{token}", auth=None, summary="The survey of an invitation token (no login); "

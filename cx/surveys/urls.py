@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:survey_id>/preview/", views.survey_preview, name="preview"),
     path("<int:survey_id>/send/", views.survey_send, name="send"),
     path("<int:survey_id>/dashboard/", views.survey_dashboard, name="dashboard"),
+    path("<int:survey_id>/themes/rebuild/", views.themes_rebuild, name="themes_rebuild"),
     path("responses/", views.response_list, name="responses"),
     path("responses.csv", views.response_csv, name="responses_csv"),
     path("follow-ups/", views.follow_up_list, name="follow_ups"),

@@ -377,6 +377,27 @@ def policy_edit(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_POST
+def themes_rebuild(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """Regroup the comments into themes now (the periodic job does it every few hours)."""
+    from django.utils import timezone
+
+    from cx.accounts.models import AccessLevel
+    from cx.accounts.services import require_access
+    from cx.surveys.text.themes import themes_rebuild as rebuild
+
+    try:
+        survey = _survey(request, survey_id)
+        require_access(request.user, AccessLevel.ADMIN)
+    except DomainError as error:
+        return _error(request, error)
+    themes = rebuild(now=timezone.now())
+    messages.success(request, f"{len(themes)} themes found." if themes else
+                     "Not enough comments yet (at least 6) to find themes.")
+    return redirect(reverse("surveys:dashboard", args=[survey.pk]) + "#themes-heading")
+
+
+@login_required
 @require_GET
 def ticket_satisfaction(request: HttpRequest, ticket_id: int) -> HttpResponse:
     """The sidebar card on the ticket page: the score the customer gave this ticket (when it exists)."""

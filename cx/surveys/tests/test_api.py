@@ -100,3 +100,11 @@ def test_follow_up_api_reports_and_moves_the_loop(admin_api, make_survey, custom
     moved = admin_api.post(f"/api/v1/survey-follow-ups/{follow_up_id}/state", {"state": "contacted"})
     assert moved.json()["state"] == "contacted"
     assert Invitation.objects.filter(source="followup").count() == 0
+
+
+def test_sentiment_endpoint_for_any_text(api_client, token_for, analyst_user):
+    reader = api_client(token_for(analyst_user, "read"))
+    good = reader.post("/api/v1/sentiment", {"text": "Thanks, the agent fixed it in minutes. Brilliant!"})
+    assert good.status_code == 200 and good.json()["label"] == "positive" and good.json()["score"] > 0.5
+    empty = reader.post("/api/v1/sentiment", {"text": "  "})
+    assert empty.status_code == 422 and "text" in empty.json()["error"]["fields"]

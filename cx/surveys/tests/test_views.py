@@ -272,3 +272,13 @@ def test_send_to_segment_from_the_builder(admin_client, make_survey, make_custom
     assert response.status_code == 302
     assert Invitation.objects.filter(survey=survey, source="manual").count() == 2 and len(mailoutbox) == 2
     assert Question.objects.filter(survey=survey).count() == 3
+
+
+def test_admin_rebuilds_themes_from_the_dashboard(admin_client, make_survey, client, agent_user):
+    survey = make_survey("csat")
+    response = admin_client.post(reverse("surveys:themes_rebuild", args=[survey.pk]))
+    assert response.status_code == 302
+    page = admin_client.get(response["Location"])
+    assert "Not enough comments yet" in page.content.decode()
+    client.force_login(agent_user)
+    assert client.post(reverse("surveys:themes_rebuild", args=[survey.pk])).status_code == 403
