@@ -567,24 +567,44 @@ def invitation_open(*, invitation: Invitation) -> Invitation:
     return invitation
 
 
+SEGMENT_BATCH = 500
+
+
 @transaction.atomic
 def survey_send_to_segment(*, actor: User, survey: Survey, customer_ids: list[int],
-                           token_scope: AccessLevel | None = None) -> dict[str, int]:
-    """A manual send: one invitation per customer of the segment (policy still applies at send time)."""
+                           token_scope: AccessLevel | None = None) -> dict[str, Any]:
+    """A manual send: the segment is invited by the task queue in batches of 500 (one invitation per live
+    customer; sampling, cooldown, cap and quiet hours still apply to each one)."""
     require_access(actor, AccessLevel.WRITE, token_scope=token_scope)
     if survey.status != SurveyStatus.ACTIVE:
         raise ValidationFailed("Activate the survey before sending it.", fields={"survey": "not active"})
     if len(customer_ids) > 50_000:
         raise ValidationFailed("The segment is too large.", fields={"segment": "at most 50,000 customers"})
+    ids = sorted(set(customer_ids))
     batch = f"manual:{timezone.now():%Y%m%d%H%M%S}:{secrets.token_hex(3)}"
+    from cx.surveys.tasks import invite_segment_batch
+
+    for start in range(0, len(ids), SEGMENT_BATCH):
+        chunk = ids[start:start + SEGMENT_BATCH]
+        transaction.on_commit(partial(invite_segment_batch.enqueue, survey_id=survey.pk, customer_ids=chunk,
+                                      batch=batch))
+    audit_record(actor=actor, action="survey.sent_to_segment", target_type="survey", target_id=survey.pk,
+                 data={"customers": len(ids), "batch": batch})
+    return {"queued": len(ids), "batch": batch}
+
+
+def segment_batch_invite(*, survey_id: int, customer_ids: list[int], batch: str) -> dict[str, int]:
+    """Invite one batch of a segment; safe to run twice (the batch key makes each invitation once)."""
     counts = {"invited": 0, "not_sampled": 0}
+    survey = Survey.objects.filter(pk=survey_id, status=SurveyStatus.ACTIVE).first()
+    if survey is None:
+        return counts
     customers = Customer.objects.filter(pk__in=customer_ids, merged_into__isnull=True, erased_at__isnull=True)
     for customer in customers.iterator():
-        invitation = survey_invitation_create(survey=survey, customer=customer, source="manual",
-                                              source_key=f"{batch}:{customer.pk}")
+        with transaction.atomic():
+            invitation = survey_invitation_create(survey=survey, customer=customer, source="manual",
+                                                  source_key=f"{batch}:{customer.pk}")
         counts["not_sampled" if invitation.status == InvitationStatus.SUPPRESSED else "invited"] += 1
-    audit_record(actor=actor, action="survey.sent_to_segment", target_type="survey", target_id=survey.pk,
-                 data=counts | {"batch": batch})
     return counts
 
 

@@ -60,3 +60,10 @@ def analyse_response(*, response_id: int) -> bool:
     from cx.surveys.services import response_analyse
 
     return response_analyse(response_id=response_id) is not None
+
+
+@task()
+def invite_segment_batch(*, survey_id: int, customer_ids: list[int], batch: str) -> dict:
+    from cx.surveys.services import segment_batch_invite
+
+    return segment_batch_invite(survey_id=survey_id, customer_ids=customer_ids, batch=batch)

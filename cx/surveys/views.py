@@ -226,8 +226,8 @@ def survey_send(request: HttpRequest, survey_id: int) -> HttpResponse:
                         status=422)
     except DomainError as error:
         return _error(request, error)
-    messages.success(request, f"{counts['invited']} invitations scheduled ({counts['not_sampled']} not in the "
-                              "sample). Cooldown, monthly cap and quiet hours apply when each one is sent.")
+    messages.success(request, f"Survey queued for {counts['queued']} customers. Sampling, cooldown, monthly cap "
+                              "and quiet hours apply to each invitation.")
     return redirect("surveys:detail", survey.pk)
 
 

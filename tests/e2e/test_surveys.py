@@ -128,7 +128,7 @@ def test_an_nps_detractor_creates_a_follow_up_ticket_for_the_customers_agent(
     admin_page.goto(f"{server_url}/surveys/{survey.pk}/")
     admin_page.get_by_label("Organisation").select_option(label=org_name)
     admin_page.get_by_role("button", name="Send survey").click()
-    expect(admin_page.locator(".flash")).to_contain_text("1 invitations scheduled")
+    expect(admin_page.locator(".flash")).to_contain_text("Survey queued for 1 customers")
 
     mail = smtp_sink.wait_for(to=email)
     page = browser.new_context().new_page()

@@ -31,7 +31,8 @@ def test_build_activate_and_send_through_the_api(admin_api, customer, no_quiet_h
     assert admin_api.patch(f"/api/v1/surveys/{survey['id']}", {"status": "active"}).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
         sent = admin_api.post(f"/api/v1/surveys/{survey['id']}/sends", {"customer_ids": [customer.pk]})
-    assert sent.status_code == 202 and sent.json() == {"invited": 1, "not_sampled": 0}
+    assert sent.status_code == 202 and sent.json()["queued"] == 1
+    assert Invitation.objects.get(survey_id=survey["id"]).source == "manual"
     assert mailoutbox[-1].subject == "Comment s'est passé votre échange ?"
     assert admin_api.post(f"/api/v1/surveys/{survey['id']}/sends", {"customer_ids": "all"}).status_code == 422
 
