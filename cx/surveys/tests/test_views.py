@@ -282,3 +282,29 @@ def test_admin_rebuilds_themes_from_the_dashboard(admin_client, make_survey, cli
     assert "Not enough comments yet" in page.content.decode()
     client.force_login(agent_user)
     assert client.post(reverse("surveys:themes_rebuild", args=[survey.pk])).status_code == 403
+
+
+def test_response_list_query_count_does_not_grow_with_rows(admin_client, make_survey, make_customer,
+                                                           no_quiet_hours, django_assert_max_num_queries,
+                                                           django_capture_on_commit_callbacks):
+    survey = make_survey("nps")
+    policy = services.policy_get()
+    policy.cooldown_days = 0
+    policy.save()
+
+    def add(n):
+        for _ in range(n):
+            with django_capture_on_commit_callbacks(execute=True):
+                invitation = services.survey_invitation_create(survey=survey, customer=make_customer())
+            invitation.refresh_from_db()
+            with django_capture_on_commit_callbacks(execute=True):
+                services.response_submit(invitation=invitation,
+                                         answers=[{"question_id": survey.questions.first().pk, "score": 3}])
+
+    add(2)
+    with django_assert_max_num_queries(20) as few:
+        admin_client.get(reverse("surveys:responses"))
+    add(6)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = admin_client.get(reverse("surveys:responses"))
+    assert response.content.decode().count('class="survey-score"') == 8
