@@ -5,6 +5,7 @@ from __future__ import annotations
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
+        "hello": "Hello",
         "subject": "How did we do?", "intro": "We would love your feedback. It takes under a minute.",
         "click_score": "Click a number to answer:", "submit": "Send feedback", "skip": "Skip this question",
         "skip_survey": "No thanks", "thanks": "Thank you for your feedback!", "answered": "Your answer is saved.",
@@ -14,6 +15,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "chars_left": "characters at most",
     },
     "de": {
+        "hello": "Hallo",
         "subject": "Wie waren wir?", "intro": "Wir freuen uns über Ihr Feedback. Es dauert unter einer Minute.",
         "click_score": "Klicken Sie auf eine Zahl:", "submit": "Feedback senden", "skip": "Frage überspringen",
         "skip_survey": "Nein danke", "thanks": "Vielen Dank für Ihr Feedback!",
@@ -24,6 +26,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "chars_left": "Zeichen höchstens",
     },
     "fr": {
+        "hello": "Bonjour",
         "subject": "Comment s'est passé votre échange ?", "intro": "Votre avis compte. Moins d'une minute.",
         "click_score": "Cliquez sur une note :", "submit": "Envoyer", "skip": "Passer cette question",
         "skip_survey": "Non merci", "thanks": "Merci pour votre avis !", "answered": "Votre réponse est enregistrée.",
@@ -33,6 +36,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "chars_left": "caractères au plus",
     },
     "es": {
+        "hello": "Hola",
         "subject": "¿Qué tal lo hicimos?", "intro": "Nos encantaría conocer su opinión. Menos de un minuto.",
         "click_score": "Haga clic en un número:", "submit": "Enviar opinión", "skip": "Omitir esta pregunta",
         "skip_survey": "No, gracias", "thanks": "¡Gracias por su opinión!", "answered": "Su respuesta se ha guardado.",

@@ -34,6 +34,7 @@ def test_build_activate_and_send_through_the_api(admin_api, customer, no_quiet_h
     assert sent.status_code == 202 and sent.json()["queued"] == 1
     assert Invitation.objects.get(survey_id=survey["id"]).source == "manual"
     assert mailoutbox[-1].subject == "Comment s'est passé votre échange ?"
+    assert mailoutbox[-1].body.startswith("Bonjour ")
     assert admin_api.post(f"/api/v1/surveys/{survey['id']}/sends", {"customer_ids": "all"}).status_code == 422
 
 
