@@ -342,6 +342,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "sla_badge_url": _optional_url("sla:ticket_badge", ticket.pk),
         "macro_menu_url": _optional_url("automation:macro_menu", ticket.pk),
         "timeline_url": _optional_url("journeys:customer_timeline", ticket.requester_id),
+        "satisfaction_url": _optional_url("surveys:ticket_satisfaction", ticket.pk),
     }
     context.update(_conversation_context(request, ticket))
     context.update(_properties_context(request, ticket))
