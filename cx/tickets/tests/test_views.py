@@ -207,6 +207,43 @@ def test_inbox_query_count_does_not_grow_with_page_size(agent_user, open_ticket,
     assert len(many) == len(few)
 
 
+def test_sidebar_counts_cost_the_same_queries_however_many_tickets(agent_user, open_ticket):
+    """The counts partial the inbox fetches after every page view: capped counts, one query per queue."""
+    open_ticket(subject="First")
+    client = _client(agent_user)
+    client.get("/tickets/counts/?queue=all", headers=HTMX)  # warm up sessions and caches
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/tickets/counts/?queue=all", headers=HTMX).status_code == 200
+    for n in range(12):
+        ticket = open_ticket(subject=f"More {n}")
+        ticket_update(actor=agent_user, ticket=ticket, changes={"assignee_id": agent_user.pk})
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/tickets/counts/?queue=all", headers=HTMX).status_code == 200
+    assert len(many) == len(few)
+
+
+def test_ticket_page_query_count_does_not_grow_with_the_conversation(agent_user, open_ticket, requester):
+    """Messages, attachments, tags, followers, the audit trail and the customer's other tickets are loaded in
+    a fixed number of queries: a long ticket costs what a short one does."""
+    from cx.tickets.services import ticket_reply
+
+    short, long = open_ticket(subject="Short"), open_ticket(subject="Long")
+    client = _client(agent_user)
+    client.get(f"/tickets/{short.pk}/")  # warm up sessions and caches
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(f"/tickets/{short.pk}/").status_code == 200
+    for n in range(12):
+        ticket_reply(actor=agent_user, ticket=long, body=f"Answer {n}", visibility="internal" if n % 2 else "public",
+                     attachments=[SimpleUploadedFile(f"a{n}.txt", b"x")])
+        open_ticket(subject=f"Other {n}")
+    ticket_update(actor=agent_user, ticket=long, changes={"tags": ["a", "b", "c"], "priority": "high"})
+    long.followers.add(agent_user)
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(f"/tickets/{long.pk}/")
+    assert page.status_code == 200 and page.content.decode().count("Answer ") >= 12
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
+
+
 # --- saved views -----------------------------------------------------------------------------------------
 
 def test_agents_save_private_and_shared_views(agent_user, make_user, open_ticket):
