@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -211,15 +212,48 @@ def test_sidebar_counts_cost_the_same_queries_however_many_tickets(agent_user, o
     """The counts partial the inbox fetches after every page view: capped counts, one query per queue."""
     open_ticket(subject="First")
     client = _client(agent_user)
-    client.get("/tickets/counts/?queue=all", headers=HTMX)  # warm up sessions and caches
+    client.get("/tickets/counts/?queue=all", headers=HTMX)  # warm up sessions
+    cache.clear()
     with CaptureQueriesContext(connection) as few:
         assert client.get("/tickets/counts/?queue=all", headers=HTMX).status_code == 200
     for n in range(12):
         ticket = open_ticket(subject=f"More {n}")
         ticket_update(actor=agent_user, ticket=ticket, changes={"assignee_id": agent_user.pk})
+    cache.clear()
     with CaptureQueriesContext(connection) as many:
         assert client.get("/tickets/counts/?queue=all", headers=HTMX).status_code == 200
     assert len(many) == len(few)
+
+
+def _my_open_count(client) -> str:
+    html = client.get("/tickets/counts/?queue=all", headers=HTMX).content.decode()
+    return html.split('data-queue="my-open"', 1)[1].split('class="queue-count"', 1)[1].split(">", 1)[1].split("<")[0]
+
+
+def test_sidebar_counts_are_cached_per_agent_until_a_ticket_changes(agent_user, open_ticket, make_user):
+    cache.clear()
+    client = _client(agent_user)
+    first = open_ticket(subject="First")
+    ticket_update(actor=agent_user, ticket=first, changes={"assignee_id": agent_user.pk})
+    assert _my_open_count(client) == "1"
+    with CaptureQueriesContext(connection) as cached:
+        assert _my_open_count(client) == "1"
+    assert not [q for q in cached.captured_queries if "COUNT" in q["sql"]]  # served from the cache
+    # Another agent's counts are their own.
+    other = make_user(Role.AGENT, "otto")
+    assert _my_open_count(_client(other)) == "0"
+    # Any ticket change makes every cached count stale at once.
+    second = open_ticket(subject="Second")
+    ticket_update(actor=agent_user, ticket=second, changes={"assignee_id": agent_user.pk})
+    assert _my_open_count(client) == "2"
+    # So does joining a team (team membership decides restricted-team visibility and My teams).
+    with CaptureQueriesContext(connection) as again:
+        _my_open_count(client)
+    assert not [q for q in again.captured_queries if "COUNT" in q["sql"]]
+    team_add_member(actor=None, team=team_create(actor=None, name="Night shift"), user=agent_user)
+    with CaptureQueriesContext(connection) as recount:
+        _my_open_count(client)
+    assert [q for q in recount.captured_queries if "COUNT" in q["sql"]]
 
 
 def test_ticket_page_query_count_does_not_grow_with_the_conversation(agent_user, open_ticket, requester):
