@@ -162,6 +162,9 @@ class Ticket(models.Model):
             # Recently solved: solved in the last days, counted on every sidebar refresh.
             models.Index(fields=["-solved_at", "-id"], name="ticket_recently_solved_idx",
                          condition=models.Q(status_category="solved")),
+            # The latest change to any ticket, one index probe: part of the sidebar counts' cache key, so a
+            # ticket saved by any process (another web process, the worker) makes cached counts stale.
+            models.Index(fields=["updated_at"], name="ticket_updated_at_idx"),
         ]
 
     def __str__(self) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.cache import cache
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from cx.accounts.models import AccessLevel, Team, User
@@ -237,8 +237,12 @@ def counts_cache_key(*, actor: User, views: list) -> str:
         generation = uuid.uuid4().hex
         cache.add(COUNTS_GENERATION_KEY, generation, timeout=None)
         generation = cache.get(COUNTS_GENERATION_KEY, generation)
+    # Tickets saved by another process (another web process, the task worker) do not touch this process's
+    # cache when it is per-process memory; the latest ticket change, read from an index, covers them.
+    latest = Ticket.objects.aggregate(latest=Max("updated_at"))["latest"]
     signature = [(v.pk, v.filters, v.updated_at.isoformat() if v.updated_at else "") for v in views]
-    digest = hashlib.sha256(json.dumps([actor.pk, actor.date_joined.isoformat(), actor.role, generation, signature],
+    digest = hashlib.sha256(json.dumps([actor.pk, actor.date_joined.isoformat(), actor.role, generation,
+                                        latest.isoformat() if latest else "", signature],
                                        sort_keys=True, default=str).encode()).hexdigest()
     return f"tickets:counts:{actor.pk}:{digest}"
 

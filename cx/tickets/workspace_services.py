@@ -373,9 +373,9 @@ def inbox_counts(*, actor: User, views: list[SavedView]) -> dict[str, int]:
     """Open tickets per queue (keyed by queue) and per saved view (keyed ``view-<id>``): one capped COUNT each.
 
     The inbox refetches its sidebar after every page view and every live update, so an agent's counts are
-    kept for COUNTS_TTL_SECONDS; any ticket, team or membership change starts a new generation, so a count
-    is never older than the last change (across processes when the cache is shared, i.e. with Redis; with
-    the per-process memory cache another process's change shows within the TTL)."""
+    kept for COUNTS_TTL_SECONDS. The cache key holds the time of the latest ticket change (one index probe)
+    and a generation that team and membership changes renew, so a count is never older than the last saved
+    ticket, whichever process saved it; changes that bypass ``save`` show within the TTL."""
     require_access(actor, AccessLevel.READ)
     key = counts_cache_key(actor=actor, views=views)
     cached = cache.get(key)

@@ -246,6 +246,12 @@ def test_sidebar_counts_are_cached_per_agent_until_a_ticket_changes(agent_user, 
     second = open_ticket(subject="Second")
     ticket_update(actor=agent_user, ticket=second, changes={"assignee_id": agent_user.pk})
     assert _my_open_count(client) == "2"
+    # A ticket saved by another process renews no generation in this process's cache; its new updated_at
+    # (part of the key) still makes the counts stale.
+    third = open_ticket(subject="Third")
+    assert _my_open_count(client) == "2"
+    Ticket.objects.filter(pk=third.pk).update(assignee=agent_user, updated_at=datetime.now(UTC))
+    assert _my_open_count(client) == "3"
     # So does joining a team (team membership decides restricted-team visibility and My teams).
     with CaptureQueriesContext(connection) as again:
         _my_open_count(client)
