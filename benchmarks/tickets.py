@@ -1,17 +1,24 @@
 """Ticket workspace under load: 1,000,000 tickets with 5,000,000 messages in PostgreSQL, 50 agents at once.
 
-    .venv/bin/python benchmarks/tickets.py                 # full size (loads ~10 min, then 60 s of load)
+    .venv/bin/python benchmarks/tickets.py --keep-database  # full size (loads 3-10 min), then two 60 s phases
+    .venv/bin/python benchmarks/tickets.py --reuse --keep-database   # again, on the database already loaded
     .venv/bin/python benchmarks/tickets.py --tickets 20000 --duration 10   # a quick smoke run
 
 What it does, in one run:
 1. starts a throwaway PostgreSQL (scripts/pg-throwaway.sh, port 5498) unless --database-url is given,
    migrates it and bulk-loads agents, customers, tickets and messages with COPY (seeding bypasses the
-   services on purpose: it is setup, not the thing measured);
+   services on purpose: it is setup, not the thing measured); --reuse skips loading when the data set is
+   already there, --keep-database leaves the cluster running afterwards;
 2. starts two real cxdesk web processes (daphne, config.asgi) on 127.0.0.1, as the README's scale-out
-   describes, and a bounded load client: 50 agent threads, each with its own API token and session, for
-   --duration seconds, spread over both processes;
-3. prints a table of p50/p95/p99 latency and errors per request kind: the queue page (HTML inbox, when the
-   workspace is installed), the queue API (/api/v1/tickets?queue=...) and the ticket API (/api/v1/tickets/N).
+   describes, and a bounded load client: 50 agent threads, each with its own API token and session, spread
+   over both processes;
+3. runs two phases of --duration seconds (--mode): *capacity*, a closed loop with no think time (throughput:
+   latency there is mostly queueing), then *realistic*, where each agent waits an exponential think time
+   (mean --think-mean, 2 s) between clicks, like a person; the issue's goal is judged on the realistic phase;
+4. prints per phase a table of p50/p95/p99 latency and errors per request kind — the queue page (HTML inbox)
+   with the two partials the browser loads right after it (sidebar counts, notification badge), the queue
+   API (/api/v1/tickets?queue=...) and the ticket API (/api/v1/tickets/N) — then the CPU used by the load
+   client, the web processes and PostgreSQL, CPU ms per request, and the machine's load average.
 
 Only 127.0.0.1 is contacted. The goal from issue 3: p95 under 100 ms for a queue page.
 """
