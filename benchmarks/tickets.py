@@ -186,7 +186,9 @@ def _reused(marker: Path, shape: dict) -> dict | None:
     if not marker.exists():
         return None
     saved = json.loads(marker.read_text())
-    if saved.get("shape") != shape:
+    loaded = dict(saved.get("shape") or {})
+    # Fewer agents than were loaded is fine (e.g. --agents 1 for the cost of one request without queueing).
+    if loaded.pop("agents", 0) < shape["agents"] or loaded != {k: v for k, v in shape.items() if k != "agents"}:
         return None
     import django
 
