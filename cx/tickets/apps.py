@@ -14,3 +14,16 @@ class TicketsConfig(AppConfig):
         from cx.tickets.services import TicketDataHandler
 
         register_customer_data_handler(TicketDataHandler())
+
+        from django.db.models.signals import post_delete, post_save
+
+        from cx.accounts.models import Team, TeamMembership
+        from cx.tickets.selectors import inbox_counts_invalidate
+
+        def counts_stale(**_kwargs) -> None:  # team visibility and membership decide what an agent counts
+            inbox_counts_invalidate()
+
+        for model in (Team, TeamMembership):
+            post_save.connect(counts_stale, sender=model, weak=False, dispatch_uid=f"tickets-counts-{model.__name__}")
+            post_delete.connect(counts_stale, sender=model, weak=False,
+                                dispatch_uid=f"tickets-counts-del-{model.__name__}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from cx.realtime.publish import publish_on_commit
 from cx.tickets.models import Ticket
+from cx.tickets.selectors import inbox_counts_invalidate
 
 
 def ticket_changed_on_commit(*, ticket: Ticket, change: str) -> None:
     """Tell open queues and the ticket page that a ticket was created or changed."""
+    inbox_counts_invalidate()
     payload = {
         "ticket_id": ticket.pk,
         "change": change,

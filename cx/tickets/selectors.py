@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.core.cache import cache
+from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from cx.accounts.models import AccessLevel, Team, User
@@ -214,6 +218,33 @@ def capped_count(qs: QuerySet) -> int:
 def queue_counts(*, actor: User) -> dict[str, int]:
     base = visible_tickets(actor=actor)
     return {key: capped_count(queue_filter(actor=actor, queue=key, qs=base)) for key in QUEUES}
+
+
+COUNTS_TTL_SECONDS = 10
+COUNTS_GENERATION_KEY = "tickets:counts-generation"
+
+
+def inbox_counts_invalidate() -> None:
+    """Make every agent's cached sidebar counts stale: called whenever a ticket, a team or a membership
+    changes (before commit too: a rolled-back change only costs one recount)."""
+    cache.set(COUNTS_GENERATION_KEY, uuid.uuid4().hex, timeout=None)
+
+
+def counts_cache_key(*, actor: User, views: list) -> str:
+    """The cache key of an agent's sidebar counts: the agent, the current generation and the saved views."""
+    generation = cache.get(COUNTS_GENERATION_KEY)
+    if generation is None:
+        generation = uuid.uuid4().hex
+        cache.add(COUNTS_GENERATION_KEY, generation, timeout=None)
+        generation = cache.get(COUNTS_GENERATION_KEY, generation)
+    # Tickets saved by another process (another web process, the task worker) do not touch this process's
+    # cache when it is per-process memory; the latest ticket change, read from an index, covers them.
+    latest = Ticket.objects.aggregate(latest=Max("updated_at"))["latest"]
+    signature = [(v.pk, v.filters, v.updated_at.isoformat() if v.updated_at else "") for v in views]
+    digest = hashlib.sha256(json.dumps([actor.pk, actor.date_joined.isoformat(), actor.role, generation,
+                                        latest.isoformat() if latest else "", signature],
+                                       sort_keys=True, default=str).encode()).hexdigest()
+    return f"tickets:counts:{actor.pk}:{digest}"
 
 
 def tickets_of_customer(*, actor: User, customer_id: int, exclude_id: int | None = None, limit: int = 10

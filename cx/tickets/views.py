@@ -106,7 +106,13 @@ def _optional_url(name: str, *args: Any) -> str | None:
 
 
 def _assignable_agents(request: HttpRequest) -> list:
-    return [agent for agent in agent_list(actor=request.user) if agent.can_write]
+    # Select options need ids and names only: skip agent_list's prefetch of every agent's teams.
+    return [agent for agent in agent_list(actor=request.user).prefetch_related(None) if agent.can_write]
+
+
+def _team_choices(request: HttpRequest) -> list:
+    """Teams for the select boxes (ids and names; without team_list's memberships and their users)."""
+    return list(team_list(actor=request.user).prefetch_related(None))
 
 
 def _announce(response: HttpResponse, event: str, flash: str) -> HttpResponse:
@@ -163,7 +169,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if request.htmx and not request.htmx.history_restore_request and (cursor or request.htmx.target == "ticket-rows"):
         return render(request, "tickets/partials/ticket_rows.html", context, status=status)
     agents = _assignable_agents(request)
-    teams = list(team_list(actor=request.user))
+    teams = _team_choices(request)
     sidebar = _sidebar(request, params, with_counts=False)
     context.update(
         sidebar,
@@ -260,7 +266,7 @@ def bulk_update(request: HttpRequest) -> HttpResponse:
     denied = _writer_or_error(request)
     if denied:
         return denied
-    form = BulkForm(request.POST, agents=_assignable_agents(request), teams=team_list(actor=request.user),
+    form = BulkForm(request.POST, agents=_assignable_agents(request), teams=_team_choices(request),
                     statuses=status_list())
     raw_ids = request.POST.getlist("ticket_ids")
     context: dict[str, Any] = {"outcome": None, "error": None}
@@ -302,7 +308,7 @@ def bulk_update(request: HttpRequest) -> HttpResponse:
 def _properties_form(request: HttpRequest, ticket: Ticket, data: Any = None) -> PropertiesForm:
     args = (data,) if data is not None else ()
     return PropertiesForm(*args, ticket=ticket, statuses=status_list(), agents=_assignable_agents(request),
-                          teams=team_list(actor=request.user), custom_fields=custom_field_list())
+                          teams=_team_choices(request), custom_fields=custom_field_list())
 
 
 def _properties_context(request: HttpRequest, ticket: Ticket, form: PropertiesForm | None = None

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
@@ -29,7 +30,16 @@ from cx.tickets.models import (
     StatusCategory,
     Ticket,
 )
-from cx.tickets.selectors import QUEUES, SORTS, capped_count, queue_counts, ticket_filter, visible_tickets
+from cx.tickets.selectors import (
+    COUNTS_TTL_SECONDS,
+    QUEUES,
+    SORTS,
+    capped_count,
+    counts_cache_key,
+    queue_counts,
+    ticket_filter,
+    visible_tickets,
+)
 from cx.tickets.services import ticket_update
 
 ANY_QUEUE = "any"
@@ -360,7 +370,17 @@ def saved_view_get_for(*, actor: User, view_id: int) -> SavedView:
 
 
 def inbox_counts(*, actor: User, views: list[SavedView]) -> dict[str, int]:
-    """Open tickets per queue (keyed by queue) and per saved view (keyed ``view-<id>``): one COUNT each."""
+    """Open tickets per queue (keyed by queue) and per saved view (keyed ``view-<id>``): one capped COUNT each.
+
+    The inbox refetches its sidebar after every page view and every live update, so an agent's counts are
+    kept for COUNTS_TTL_SECONDS. The cache key holds the time of the latest ticket change (one index probe)
+    and a generation that team and membership changes renew, so a count is never older than the last saved
+    ticket, whichever process saved it; changes that bypass ``save`` show within the TTL."""
+    require_access(actor, AccessLevel.READ)
+    key = counts_cache_key(actor=actor, views=views)
+    cached = cache.get(key)
+    if cached is not None:
+        return dict(cached)
     counts = queue_counts(actor=actor)
     for view in views:
         try:
@@ -368,6 +388,7 @@ def inbox_counts(*, actor: User, views: list[SavedView]) -> dict[str, int]:
         except ValidationFailed:
             continue  # a view saved against a team or agent id that no longer parses simply shows no count
         counts[f"view-{view.pk}"] = capped_count(inbox_tickets(actor=actor, filters=filters))
+    cache.set(key, counts, timeout=COUNTS_TTL_SECONDS)
     return counts
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -205,6 +206,82 @@ def test_inbox_query_count_does_not_grow_with_page_size(agent_user, open_ticket,
         page = client.get("/tickets/?queue=all")
     assert page.content.decode().count("data-ticket-row") == 33
     assert len(many) == len(few)
+
+
+def test_sidebar_counts_cost_the_same_queries_however_many_tickets(agent_user, open_ticket):
+    """The counts partial the inbox fetches after every page view: capped counts, one query per queue."""
+    open_ticket(subject="First")
+    client = _client(agent_user)
+    client.get("/tickets/counts/?queue=all", headers=HTMX)  # warm up sessions
+    cache.clear()
+    with CaptureQueriesContext(connection) as few:
+        assert client.get("/tickets/counts/?queue=all", headers=HTMX).status_code == 200
+    for n in range(12):
+        ticket = open_ticket(subject=f"More {n}")
+        ticket_update(actor=agent_user, ticket=ticket, changes={"assignee_id": agent_user.pk})
+    cache.clear()
+    with CaptureQueriesContext(connection) as many:
+        assert client.get("/tickets/counts/?queue=all", headers=HTMX).status_code == 200
+    assert len(many) == len(few)
+
+
+def _my_open_count(client) -> str:
+    html = client.get("/tickets/counts/?queue=all", headers=HTMX).content.decode()
+    return html.split('data-queue="my-open"', 1)[1].split('class="queue-count"', 1)[1].split(">", 1)[1].split("<")[0]
+
+
+def test_sidebar_counts_are_cached_per_agent_until_a_ticket_changes(agent_user, open_ticket, make_user):
+    cache.clear()
+    client = _client(agent_user)
+    first = open_ticket(subject="First")
+    ticket_update(actor=agent_user, ticket=first, changes={"assignee_id": agent_user.pk})
+    assert _my_open_count(client) == "1"
+    with CaptureQueriesContext(connection) as cached:
+        assert _my_open_count(client) == "1"
+    assert not [q for q in cached.captured_queries if "COUNT" in q["sql"]]  # served from the cache
+    # Another agent's counts are their own.
+    other = make_user(Role.AGENT, "otto")
+    assert _my_open_count(_client(other)) == "0"
+    # Any ticket change makes every cached count stale at once.
+    second = open_ticket(subject="Second")
+    ticket_update(actor=agent_user, ticket=second, changes={"assignee_id": agent_user.pk})
+    assert _my_open_count(client) == "2"
+    # A ticket saved by another process renews no generation in this process's cache; its new updated_at
+    # (part of the key) still makes the counts stale.
+    third = open_ticket(subject="Third")
+    assert _my_open_count(client) == "2"
+    Ticket.objects.filter(pk=third.pk).update(assignee=agent_user, updated_at=datetime.now(UTC))
+    assert _my_open_count(client) == "3"
+    # So does joining a team (team membership decides restricted-team visibility and My teams).
+    with CaptureQueriesContext(connection) as again:
+        _my_open_count(client)
+    assert not [q for q in again.captured_queries if "COUNT" in q["sql"]]
+    team_add_member(actor=None, team=team_create(actor=None, name="Night shift"), user=agent_user)
+    with CaptureQueriesContext(connection) as recount:
+        _my_open_count(client)
+    assert [q for q in recount.captured_queries if "COUNT" in q["sql"]]
+
+
+def test_ticket_page_query_count_does_not_grow_with_the_conversation(agent_user, open_ticket, requester):
+    """Messages, attachments, tags, followers, the audit trail and the customer's other tickets are loaded in
+    a fixed number of queries: a long ticket costs what a short one does."""
+    from cx.tickets.services import ticket_reply
+
+    short, long = open_ticket(subject="Short"), open_ticket(subject="Long")
+    client = _client(agent_user)
+    client.get(f"/tickets/{short.pk}/")  # warm up sessions and caches
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(f"/tickets/{short.pk}/").status_code == 200
+    for n in range(12):
+        ticket_reply(actor=agent_user, ticket=long, body=f"Answer {n}", visibility="internal" if n % 2 else "public",
+                     attachments=[SimpleUploadedFile(f"a{n}.txt", b"x")])
+        open_ticket(subject=f"Other {n}")
+    ticket_update(actor=agent_user, ticket=long, changes={"tags": ["a", "b", "c"], "priority": "high"})
+    long.followers.add(agent_user)
+    with CaptureQueriesContext(connection) as many:
+        page = client.get(f"/tickets/{long.pk}/")
+    assert page.status_code == 200 and page.content.decode().count("Answer ") >= 12
+    assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
 
 
 # --- saved views -----------------------------------------------------------------------------------------
