@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "cx.notifications",
     "cx.webhooks",
     "cx.inbox",
+    "cx.messaging",
     "cx.automation",
     "cx.realtime",
     "cx.demo",

@@ -24,6 +24,7 @@ urlpatterns = [
     path("sla/", include("cx.sla.urls")),
     path("notifications/", include("cx.notifications.urls")),
     path("support/", include("cx.inbox.urls")),
+    path("messaging/", include("cx.messaging.urls")),
     path("automation/", include("cx.automation.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

@@ -342,6 +342,9 @@ def _detail_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "sla_badge_url": _optional_url("sla:ticket_badge", ticket.pk),
         "macro_menu_url": _optional_url("automation:macro_menu", ticket.pk),
         "timeline_url": _optional_url("journeys:customer_timeline", ticket.requester_id),
+        # Channel apps above tickets add a side panel to the ticket page (delivery state, calls...).
+        "channel_panel_urls": [url for url in (_optional_url("messaging:ticket_panel", ticket.pk),
+                                               _optional_url("voice:ticket_panel", ticket.pk)) if url],
     }
     context.update(_conversation_context(request, ticket))
     context.update(_properties_context(request, ticket))

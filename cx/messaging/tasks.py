@@ -1,0 +1,14 @@
+"""Background work for messaging: one delivery attempt of an agent's reply, after commit."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+
+@task()
+def send_outbound(*, outbound_id: int) -> str:
+    """Make one attempt; safe to run twice (the attempt is claimed by one UPDATE)."""
+    from cx.messaging.services import outbound_attempt  # the services module queues this task
+
+    outbound = outbound_attempt(outbound_id=outbound_id)
+    return outbound.status if outbound is not None else "skipped"
