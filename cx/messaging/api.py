@@ -88,7 +88,7 @@ def connector_list(request: HttpRequest):
 def connector_create(request: HttpRequest, payload: ConnectorIn):
     data = payload.model_dump()
     connector = services.connector_create(actor=request.auth, token_scope=_scope(request), **data)
-    return 201, _connector(request, connector.pk)
+    return _connector(request, connector.pk)
 
 
 @router.get("/messaging/connectors/{int:connector_id}", response=ConnectorOut, summary="One connector")
@@ -108,4 +108,4 @@ def connector_update(request: HttpRequest, connector_id: int, payload: Connector
 def connector_delete(request: HttpRequest, connector_id: int):
     services.connector_delete(actor=request.auth, connector=_connector(request, connector_id),
                               token_scope=_scope(request))
-    return 204, None
+

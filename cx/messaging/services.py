@@ -600,8 +600,13 @@ def outbound_retries_enqueue_due(now: datetime | None = None) -> int:
     now = now or timezone.now()
     Outbound.objects.filter(status=OutboundStatus.SENDING, updated_at__lt=now - SENDING_LEASE).update(
         status=OutboundStatus.QUEUED, next_attempt_at=now)
-    due = list(Outbound.objects.filter(status=OutboundStatus.QUEUED, next_attempt_at__lte=now)
+    # Due now, or released earlier and not picked up (the worker lost the task).
+    due = list(Outbound.objects.filter(status=OutboundStatus.QUEUED)
+               .filter(Q(next_attempt_at__lte=now)
+                       | Q(next_attempt_at__isnull=True, updated_at__lt=now - SENDING_LEASE))
                .values_list("pk", flat=True)[:500])
+    # Released for an attempt right away, whatever clock the worker that runs it reads.
+    Outbound.objects.filter(pk__in=due).update(next_attempt_at=None, updated_at=now)
     for outbound_id in due:
         send_outbound.enqueue(outbound_id=outbound_id)
     return len(due)
