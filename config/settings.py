@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "cx.webhooks",
     "cx.inbox",
     "cx.messaging",
+    "cx.voice",
     "cx.automation",
     "cx.realtime",
     "cx.demo",
