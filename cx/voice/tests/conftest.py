@@ -20,7 +20,8 @@ NUMBER = "+18005550199"
 
 @pytest.fixture
 def teams(admin_user):
-    return {"sales": team_create(actor=admin_user, name="Sales"), "support": team_create(actor=admin_user, name="Support")}
+    return {"sales": team_create(actor=admin_user, name="Sales"),
+            "support": team_create(actor=admin_user, name="Support")}
 
 
 @pytest.fixture

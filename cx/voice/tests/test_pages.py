@@ -62,7 +62,8 @@ def test_agents_cannot_edit_ivr_menus(agent_user, db):
 
 
 def test_agent_logs_a_call_by_hand_on_a_ticket(agent_user, db):
-    customer = customer_create(actor=None, display_name="Maya", identities=[{"kind": "phone", "value": "+4915112345678"}])
+    customer = customer_create(actor=None, display_name="Maya",
+                               identities=[{"kind": "phone", "value": "+4915112345678"}])
     ticket = ticket_open_by_customer(requester=customer, subject="Invoice", body="Wrong amount", channel="email").ticket
     client = _client(agent_user)
     page = client.get(f"/tickets/{ticket.pk}/").content.decode()
