@@ -78,6 +78,10 @@ class InboundEvent(models.Model):
     kind = models.CharField(max_length=30)
     message = models.ForeignKey("tickets.Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     received_at = models.DateTimeField(auto_now_add=True)
+    # Media the message referred to, fetched into the message's attachments by a task after commit.
+    media = models.JSONField(default=list, blank=True)
+    media_fetched_at = models.DateTimeField(null=True, blank=True)
+    media_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["connector", "external_id"], name="messaging_event_once")]

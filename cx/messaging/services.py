@@ -11,16 +11,19 @@ retried with exponential back-off by a periodic job, so an outage never loses a 
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
+import mimetypes
 import re
 import secrets as secrets_module
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -43,6 +46,7 @@ from cx.messaging.adapters.base import (
     Ignored,
     InboundMessage,
     MalformedPayload,
+    MediaRef,
     OutboundText,
     Reaction,
     StatusUpdate,
@@ -59,9 +63,9 @@ from cx.messaging.models import (
     Provider,
 )
 from cx.messaging.selectors import conversation_for_ticket, window_closes_at
-from cx.messaging.tasks import send_outbound
+from cx.messaging.tasks import fetch_inbound_media, send_outbound
 from cx.tickets.hooks import TicketChange
-from cx.tickets.models import AuthorType, Message, StatusCategory, Ticket, Visibility
+from cx.tickets.models import Attachment, AuthorType, Message, StatusCategory, Ticket, Visibility
 from cx.tickets.services import ticket_customer_reply, ticket_open_by_customer, ticket_reply, ticket_update
 
 logger = logging.getLogger("cx.messaging")
@@ -74,6 +78,7 @@ MAX_NAME = 100
 MAX_SETTING = 200
 MAX_SECRET = 1000
 MAX_TEMPLATES = 50
+MAX_MEDIA_BYTES = 20 * 1024 * 1024  # the tickets app's attachment limit
 _url_validator = URLValidator(schemes=["http", "https"])
 _TEMPLATE_NAME = re.compile(r"^[a-z0-9_]{1,100}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
@@ -428,7 +433,11 @@ def _message_receive(*, connector: Connector, item: InboundMessage) -> Message:
     if conversation.last_inbound_at is None or item.occurred_at > conversation.last_inbound_at:
         conversation.last_inbound_at = item.occurred_at
     conversation.save(update_fields=["ticket", "customer", "last_inbound_at"])
-    InboundEvent.objects.filter(connector=connector, external_id=item.external_id[:255]).update(message=message)
+    InboundEvent.objects.filter(connector=connector, external_id=item.external_id[:255]).update(
+        message=message, media=[asdict(m) for m in item.media])
+    if item.media:
+        event_id = InboundEvent.objects.get(connector=connector, external_id=item.external_id[:255]).pk
+        transaction.on_commit(partial(fetch_inbound_media.enqueue, inbound_event_id=event_id))
     if item.properties:
         touchpoint_record(customer=message.ticket.requester, kind=f"message.{item.kind}", channel=channel,
                           stage="support", occurred_at=item.occurred_at,
@@ -479,6 +488,67 @@ def _mirror_delivery(outbound: Outbound) -> None:
     Message.objects.filter(pk=outbound.message_id).update(
         delivery_status=_MESSAGE_DELIVERY[outbound.status],
         delivery_error=outbound.last_error if outbound.status in ("failed", "queued") else "")
+
+
+def _media_filename(media: MediaRef, content_type: str, index: int) -> str:
+    if media.filename:
+        return media.filename[:100]
+    extension = mimetypes.guess_extension(content_type or media.content_type.split(";")[0].strip()) or ""
+    return f"{media.kind.replace(' ', '-')}-{index + 1}{extension}"
+
+
+def inbound_media_fetch(*, inbound_event_id: int) -> int:
+    """Fetch the media of one inbound message into its attachments (outside any transaction: HTTP).
+
+    Runs once per event (claimed by setting ``media_fetched_at``); a file that cannot be fetched keeps the
+    reference in the message text and the reason in ``media_error``."""
+    claimed = InboundEvent.objects.filter(pk=inbound_event_id, media_fetched_at__isnull=True).exclude(
+        message=None).update(media_fetched_at=timezone.now())
+    if not claimed:
+        return 0
+    event = InboundEvent.objects.select_related("connector", "message").get(pk=inbound_event_id)
+    adapter = adapter_for(event.connector.provider)
+    config = connector_settings(event.connector)
+    stored, errors = 0, []
+    for index, raw in enumerate(event.media):
+        media = MediaRef(**raw)
+        plan = adapter.media_download(connector=config, media=media)
+        if plan is None:
+            errors.append(f"{media.kind}: no downloadable reference")
+            continue
+        url = plan.url
+        if plan.lookup_url:
+            lookup = transport.fetch(plan.lookup_url, headers=plan.headers, auth=plan.basic_auth, max_bytes=65536)
+            found: Any = None
+            if lookup.ok:
+                try:
+                    found = json.loads(lookup.content)
+                    for key in plan.lookup_path:
+                        found = found[key]
+                except (ValueError, KeyError, TypeError):
+                    found = None
+            if not isinstance(found, str) or not found:
+                errors.append(f"{media.kind}: lookup failed ({lookup.error or 'no file in the answer'})")
+                continue
+            url = plan.file_url_prefix + found
+        result = transport.fetch(url, headers=plan.headers, auth=plan.basic_auth,
+                                 max_bytes=MAX_MEDIA_BYTES, follow_redirects=plan.follow_redirects)
+        if not result.ok:
+            errors.append(f"{media.kind}: {result.error}")
+            continue
+        content_type = (result.content_type or media.content_type.split(";")[0].strip()
+                        or "application/octet-stream")[:100]
+        name = _media_filename(media, content_type, index)
+        attachment = Attachment(message=event.message, filename=name[:255], content_type=content_type,
+                                size=len(result.content))
+        attachment.file.save(name, ContentFile(result.content), save=False)
+        attachment.save()
+        stored += 1
+    if errors:
+        InboundEvent.objects.filter(pk=event.pk).update(media_error="; ".join(errors)[:500])
+        logger.warning("messaging %s connector %s: media of %s not fetched: %s", event.connector.provider,
+                       event.connector_id, event.external_id, "; ".join(errors))
+    return stored
 
 
 # --- Outbound ---------------------------------------------------------------------------------------------

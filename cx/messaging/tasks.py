@@ -12,3 +12,11 @@ def send_outbound(*, outbound_id: int) -> str:
 
     outbound = outbound_attempt(outbound_id=outbound_id)
     return outbound.status if outbound is not None else "skipped"
+
+
+@task()
+def fetch_inbound_media(*, inbound_event_id: int) -> int:
+    """Download a customer's media files into the message's attachments; returns how many were stored."""
+    from cx.messaging.services import inbound_media_fetch
+
+    return inbound_media_fetch(inbound_event_id=inbound_event_id)

@@ -74,3 +74,42 @@ def send(request: OutboundRequest) -> SendResult:
     detail = _provider_error(data, response.text)
     return SendResult(status=response.status_code, data=data,
                       error=f"HTTP {response.status_code}: {detail}"[:ERROR_EXCERPT])
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    status: int | None
+    content: bytes
+    content_type: str
+    error: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300 and not self.error
+
+
+def fetch(url: str, *, headers: dict[str, str] | None = None, auth: tuple[str, str] | None = None,
+          max_bytes: int = 20 * 1024 * 1024, follow_redirects: bool = False) -> FetchResult:
+    """GET a media file or a JSON lookup, at most ``max_bytes`` (streamed, so a huge file is cut off early).
+
+    Twilio answers media URLs with a redirect to its storage, so callers may follow redirects — but the
+    credentials are only sent to the first host (httpx drops Authorization on a cross-origin redirect)."""
+    try:
+        with _http().stream("GET", url, headers=headers or {}, auth=auth,
+                            follow_redirects=follow_redirects) as response:
+            if not 200 <= response.status_code < 300:
+                return FetchResult(status=response.status_code, content=b"", content_type="",
+                                   error=f"HTTP {response.status_code}")
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    return FetchResult(status=response.status_code, content=b"", content_type="",
+                                       error=f"larger than {max_bytes // 2**20} MB")
+                chunks.append(chunk)
+            return FetchResult(status=response.status_code, content=b"".join(chunks),
+                               content_type=response.headers.get("Content-Type", "").split(";")[0].strip(), error="")
+    except httpx.TimeoutException:
+        return FetchResult(status=None, content=b"", content_type="", error=f"no answer within {TIMEOUT.read:g} s")
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+        return FetchResult(status=None, content=b"", content_type="", error=f"could not connect ({type(exc).__name__})")

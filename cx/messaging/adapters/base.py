@@ -144,6 +144,19 @@ class OutboundText:
     status_callback_url: str = ""
 
 
+@dataclass(frozen=True)
+class MediaDownload:
+    """Where a media file is, as two steps at most: an optional JSON lookup, then the file itself."""
+
+    url: str = ""  # the file, when known directly
+    lookup_url: str = ""  # a JSON document that names the file (WhatsApp media id, Telegram getFile)
+    lookup_path: tuple[str, ...] = ()  # keys to the file's URL (or path) in the lookup's JSON
+    file_url_prefix: str = ""  # put before the looked-up value (Telegram's file path)
+    headers: dict[str, str] = field(default_factory=dict)
+    basic_auth: tuple[str, str] | None = None
+    follow_redirects: bool = False
+
+
 class ProviderAdapter(Protocol):
     provider: str
     # Secrets the admin must enter and settings the connector needs (name -> label).
@@ -164,6 +177,9 @@ class ProviderAdapter(Protocol):
 
     def sent_message_id(self, *, response: Any) -> str:
         """The provider's id for a message it accepted (from the parsed JSON answer)."""
+
+    def media_download(self, *, connector: ConnectorSettings, media: MediaRef) -> MediaDownload | None:
+        """How to fetch an inbound media file with this connector's credentials (None: it cannot be)."""
 
 
 def from_unix(value: Any) -> datetime:

@@ -33,6 +33,22 @@ class FakeProvider:
     failures: list[int] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    downloads: list[Recorded] = field(default_factory=list)
+
+    def media_answer(self, path: str) -> tuple[int, str, bytes, str]:
+        """GETs: WhatsApp media lookup, Telegram getFile, Twilio's redirecting media URL, and the files."""
+        if "/getFile" in path:
+            return 200, "application/json", json.dumps({"ok": True, "result": {"file_path": "voice/file_7.oga"}}
+                                                       ).encode(), ""
+        if path.startswith("/v21.0/"):
+            media_id = path.rsplit("/", 1)[1]
+            return 200, "application/json", json.dumps({"url": f"{self.url}/media/{media_id}",
+                                                        "mime_type": "image/jpeg"}).encode(), ""
+        if "/Media/" in path:
+            return 302, "text/plain", b"", f"{self.url}/media/twilio"
+        if path.startswith(("/media/", "/file/")):
+            return 200, "image/jpeg", b"\xff\xd8\xff fake image " + path.encode(), ""
+        return 404, "application/json", b'{"error": {"message": "not found"}}', ""
 
     def answer(self, path: str, body: bytes) -> tuple[int, dict]:
         with self._lock:
@@ -61,6 +77,17 @@ def start_fake_provider() -> tuple[FakeProvider, ThreadingHTTPServer]:
             raw = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        def do_GET(self) -> None:
+            fake.downloads.append(Recorded(path=self.path, headers=dict(self.headers.items()), body=b""))
+            status, content_type, raw, location = fake.media_answer(self.path)
+            self.send_response(status)
+            if location:
+                self.send_header("Location", location)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
             self.wfile.write(raw)

@@ -15,6 +15,7 @@ from cx.messaging.adapters.base import (
     Event,
     Ignored,
     InboundMessage,
+    MediaDownload,
     MediaRef,
     OutboundRequest,
     OutboundText,
@@ -132,3 +133,9 @@ class MessengerAdapter:
 
     def sent_message_id(self, *, response: Any) -> str:
         return str((response or {}).get("message_id") or "")
+
+    def media_download(self, *, connector: ConnectorSettings, media: MediaRef) -> MediaDownload | None:
+        """Attachment URLs in Messenger webhooks are public CDN links."""
+        if not media.url.startswith(("https://", "http://")):
+            return None
+        return MediaDownload(url=media.url, follow_redirects=True)

@@ -18,6 +18,7 @@ from cx.messaging.adapters.base import (
     Ignored,
     InboundMessage,
     MalformedPayload,
+    MediaDownload,
     MediaRef,
     OutboundRequest,
     OutboundText,
@@ -143,3 +144,12 @@ class TelegramAdapter:
         result = (response or {}).get("result") or {}
         chat = (result.get("chat") or {}).get("id")
         return f"{chat}:{result.get('message_id')}" if result.get("message_id") else ""
+
+    def media_download(self, *, connector: ConnectorSettings, media: MediaRef) -> MediaDownload | None:
+        """``getFile`` names the file's path; the file is at ``/file/bot<token>/<path>``."""
+        if not media.provider_media_id:
+            return None
+        base = api_base(connector, self.default_api_base)
+        token = connector.secret("bot_token")
+        return MediaDownload(lookup_url=f"{base}/bot{token}/getFile?file_id={media.provider_media_id}",
+                             lookup_path=("result", "file_path"), file_url_prefix=f"{base}/file/bot{token}/")

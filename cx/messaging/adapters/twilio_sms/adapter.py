@@ -15,6 +15,7 @@ from cx.messaging.adapters.base import (
     Ignored,
     InboundMessage,
     MalformedPayload,
+    MediaDownload,
     MediaRef,
     OutboundRequest,
     OutboundText,
@@ -105,3 +106,10 @@ class TwilioSmsAdapter:
 
     def sent_message_id(self, *, response: Any) -> str:
         return str((response or {}).get("sid") or "")
+
+    def media_download(self, *, connector: ConnectorSettings, media: MediaRef) -> MediaDownload | None:
+        """MMS media URLs need the account's credentials and redirect to Twilio's storage."""
+        if not media.url.startswith(("https://", "http://")):
+            return None
+        return MediaDownload(url=media.url, follow_redirects=True,
+                             basic_auth=(connector.setting("account_sid"), connector.secret("auth_token")))

@@ -15,6 +15,7 @@ from cx.messaging.adapters.base import (
     Event,
     Ignored,
     InboundMessage,
+    MediaDownload,
     MediaRef,
     OutboundRequest,
     OutboundText,
@@ -224,3 +225,11 @@ class WhatsAppAdapter:
     def sent_message_id(self, *, response: Any) -> str:
         messages = (response or {}).get("messages") or [{}]
         return str(messages[0].get("id") or "")
+
+    def media_download(self, *, connector: ConnectorSettings, media: MediaRef) -> MediaDownload | None:
+        """``GET /<version>/<media id>`` names a short-lived URL; both requests carry the access token."""
+        if not media.provider_media_id:
+            return None
+        base = api_base(connector, self.default_api_base)
+        return MediaDownload(lookup_url=f"{base}/{meta.GRAPH_VERSION}/{media.provider_media_id}", lookup_path=("url",),
+                             headers={"Authorization": f"Bearer {connector.secret('access_token')}"})
