@@ -11,6 +11,8 @@ class VoiceConfig(AppConfig):
 
     def ready(self) -> None:
         from cx.customers.registry import register_customer_data_handler
-        from cx.voice.services import CallDataHandler
+        from cx.tickets.hooks import register_ticket_observer
+        from cx.voice.services import CallDataHandler, voice_on_ticket_change
 
         register_customer_data_handler(CallDataHandler())
+        register_ticket_observer("voice", voice_on_ticket_change)

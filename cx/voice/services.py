@@ -35,7 +35,8 @@ from cx.customers.services import customer_create
 from cx.journeys.services import touchpoint_record
 from cx.sla.selectors import business_calendar_get_for
 from cx.tickets.business_hours import is_open
-from cx.tickets.models import Channel, Ticket, TicketType, Visibility
+from cx.tickets.hooks import TicketChange
+from cx.tickets.models import Channel, Message, Ticket, TicketType, Visibility
 from cx.tickets.services import ticket_create_by_agent, ticket_open_by_customer, ticket_reply, ticket_update
 from cx.voice import twiml
 from cx.voice.models import AfterHoursAction, Call, CallDirection, CallOutcome, IvrMenu, IvrOption, OptionAction
@@ -542,6 +543,20 @@ def call_log_manual(*, actor: User, ticket: Ticket, call: ManualCall, token_scop
                  data={"call_id": entry.pk, "direction": entry.direction, "outcome": entry.outcome,
                        "duration_seconds": entry.duration_seconds})
     return entry
+
+
+PHONE_REPLY_NOT_SENT = ("Not sent: a phone ticket has no written channel to the customer. Call them back and "
+                        "log the call, or answer from one of their email or messaging tickets.")
+
+
+def voice_on_ticket_change(change: TicketChange) -> None:
+    """Ticket observer: a public reply on a phone ticket cannot be delivered; say so on the message instead of
+    leaving it queued for ever."""
+    if change.event != "replied" or change.message_id is None:
+        return
+    Message.objects.filter(pk=change.message_id, ticket__channel=Channel.PHONE, visibility=Visibility.PUBLIC,
+                           delivery_status="queued").update(delivery_status="failed",
+                                                            delivery_error=PHONE_REPLY_NOT_SENT)
 
 
 class CallDataHandler:

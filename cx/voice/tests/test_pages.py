@@ -97,3 +97,16 @@ def test_logging_a_call_with_bad_input_changes_nothing(agent_user, analyst_user,
         "outcome": "answered"})
     assert analyst.status_code == 403
     assert not Call.objects.exists() and ticket.messages.count() == 1
+
+
+def test_a_public_reply_on_a_phone_ticket_says_it_was_not_sent(agent_user, db):
+    from cx.tickets.services import ticket_reply
+
+    customer = customer_create(actor=None, display_name="Maya")
+    ticket = ticket_open_by_customer(requester=customer, subject="Voicemail", body="Call me", channel="phone").ticket
+    message = ticket_reply(actor=agent_user, ticket=ticket, body="We will call you.")
+    message.refresh_from_db()
+    assert message.delivery_status == "failed" and "Call them back" in message.delivery_error
+    note = ticket_reply(actor=agent_user, ticket=ticket, body="Tried, no answer.", visibility="internal")
+    note.refresh_from_db()
+    assert note.delivery_status == ""
