@@ -58,6 +58,7 @@ class ConnectorOut(Schema):
     api_base_url: str
     templates: list[dict[str, str]]
     webhook_url: str
+    last_event_at: datetime | None
     created_at: datetime
     updated_at: datetime
 

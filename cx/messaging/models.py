@@ -35,6 +35,8 @@ class Connector(models.Model):
     api_base_url = models.CharField(max_length=300, blank=True)
     # WhatsApp: templates approved in Meta's manager, [{"name": ..., "language": ...}].
     templates = models.JSONField(default=list, blank=True)
+    # When the provider last reached us with a valid signature (helps admins check the set-up).
+    last_event_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -63,7 +63,7 @@ from cx.messaging.models import (
     Provider,
 )
 from cx.messaging.selectors import conversation_for_ticket, window_closes_at
-from cx.messaging.tasks import fetch_inbound_media, send_outbound
+from cx.messaging.tasks import answer_telegram_callback, fetch_inbound_media, send_outbound
 from cx.tickets.hooks import TicketChange
 from cx.tickets.models import Attachment, AuthorType, Message, StatusCategory, Ticket, Visibility
 from cx.tickets.services import ticket_customer_reply, ticket_open_by_customer, ticket_reply, ticket_update
@@ -290,6 +290,7 @@ def webhook_receive(*, connector: Connector, request: WebhookRequest) -> Webhook
                        connector.provider, connector.pk)
         raise PermissionDenied("The request signature does not match this connector's secret.",
                                code="bad_signature")
+    Connector.objects.filter(pk=connector.pk).update(last_event_at=timezone.now())
     try:
         events = adapter.parse(connector=config, request=request)
     except MalformedPayload as exc:
@@ -320,6 +321,9 @@ def _store_events(*, connector: Connector, events: list[Event]) -> WebhookResult
                 _reaction_receive(connector=connector, reaction=event)
             else:
                 _message_receive(connector=connector, item=event)
+                if connector.provider == Provider.TELEGRAM and event.kind == "callback":
+                    transaction.on_commit(partial(answer_telegram_callback.enqueue, connector_id=connector.pk,
+                                                  callback_query_id=event.external_id.removeprefix("callback:")))
             result.stored += 1
     return result
 
@@ -549,6 +553,18 @@ def inbound_media_fetch(*, inbound_event_id: int) -> int:
         logger.warning("messaging %s connector %s: media of %s not fetched: %s", event.connector.provider,
                        event.connector_id, event.external_id, "; ".join(errors))
     return stored
+
+
+def telegram_callback_answer(*, connector_id: int, callback_query_id: str) -> bool:
+    connector = Connector.objects.filter(pk=connector_id, provider=Provider.TELEGRAM).first()
+    if connector is None:
+        return False
+    adapter = adapter_for(connector.provider)
+    result = transport.send(adapter.build_callback_answer(connector=connector_settings(connector),
+                                                          callback_query_id=callback_query_id))
+    if not result.ok:
+        logger.warning("messaging telegram connector %s: answerCallbackQuery failed: %s", connector.pk, result.error)
+    return result.ok
 
 
 # --- Outbound ---------------------------------------------------------------------------------------------

@@ -20,3 +20,11 @@ def fetch_inbound_media(*, inbound_event_id: int) -> int:
     from cx.messaging.services import inbound_media_fetch
 
     return inbound_media_fetch(inbound_event_id=inbound_event_id)
+
+
+@task()
+def answer_telegram_callback(*, connector_id: int, callback_query_id: str) -> bool:
+    """Stop the spinner on the button the customer pressed (one attempt: Telegram expires it quickly)."""
+    from cx.messaging.services import telegram_callback_answer
+
+    return telegram_callback_answer(connector_id=connector_id, callback_query_id=callback_query_id)

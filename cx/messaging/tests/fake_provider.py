@@ -56,6 +56,8 @@ class FakeProvider:
                 status = self.failures.pop(0)
                 return status, {"error": {"code": status, "message": "Service temporarily unavailable"}}
             n = next(self._ids)
+        if path.endswith("/answerCallbackQuery"):
+            return 200, {"ok": True, "result": True}
         if path.endswith("/sendMessage"):
             chat = json.loads(body).get("chat_id")
             return 200, {"ok": True, "result": {"message_id": 9000 + n, "chat": {"id": chat}, "date": 0}}

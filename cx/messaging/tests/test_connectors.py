@@ -38,7 +38,7 @@ def test_admin_adds_a_whatsapp_connector_in_the_ui(admin_user, db):
     page = client.get(response["Location"]).content.decode()
     assert SECRET not in page and "tok-abc" not in page and "verify-me" not in page
     assert f"/messaging/hooks/{connector.webhook_key}/" in page
-    assert "Stored — leave empty to keep it." in page
+    assert "Stored — leave empty to keep it." in page and "No signed request received yet." in page
     # Saving again with the secret fields blank keeps the secrets.
     client.post(response["Location"], {"name": "WhatsApp EU", "team": str(team.pk), "is_active": "on",
                                        "setting_phone_number_id": "1122334455667", "templates": ""})
@@ -57,6 +57,8 @@ def test_inbound_messages_are_routed_to_the_connector_team(make_connector, admin
     assert ticket.requester.identities.filter(kind="whatsapp", value="972987654321").exists()
     assert ticket.requester.identities.filter(kind="phone", value="+972987654321").exists()
     assert ticket.requester.name == "Test Name"
+    connector.refresh_from_db()
+    assert connector.last_event_at is not None
 
 
 def test_a_known_customer_is_matched_by_phone(make_connector, admin_user):

@@ -271,3 +271,13 @@ def test_template_send_needs_a_whatsapp_conversation(make_connector, agent, db):
     _connector, ticket = _inbound("telegram", make_connector)
     with pytest.raises(Exception, match="no WhatsApp conversation"):
         whatsapp_template_send(actor=agent, ticket=ticket, template_name="x")
+
+
+def test_telegram_button_presses_are_answered(make_connector, fake_provider, django_capture_on_commit_callbacks):
+    connector = make_connector("telegram")
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(connector, (ADAPTERS_DIR / "telegram/fixtures/13_callback_query.json").read_bytes())
+    [request] = fake_provider.requests
+    assert request.path == "/bot123456:bot-token/answerCallbackQuery"
+    assert request.json() == {"callback_query_id": "4382bfdwdsb323b2d9"}
+    assert Message.objects.get().body_text == "Chose: Data from button callback"

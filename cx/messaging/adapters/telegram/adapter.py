@@ -140,6 +140,13 @@ class TelegramAdapter:
                                json={"chat_id": int(message.contact_id) if message.contact_id.lstrip("-").isdigit()
                                      else message.contact_id, "text": message.text})
 
+    def build_callback_answer(self, *, connector: ConnectorSettings, callback_query_id: str) -> OutboundRequest:
+        """``answerCallbackQuery``: Telegram shows a progress indicator on the button until it is answered."""
+        base = api_base(connector, self.default_api_base)
+        return OutboundRequest(url=f"{base}/bot{connector.secret('bot_token')}/answerCallbackQuery",
+                               safe_url=f"{base}/bot<token>/answerCallbackQuery",
+                               json={"callback_query_id": callback_query_id})
+
     def sent_message_id(self, *, response: Any) -> str:
         result = (response or {}).get("result") or {}
         chat = (result.get("chat") or {}).get("id")
