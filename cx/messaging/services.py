@@ -290,7 +290,6 @@ def webhook_receive(*, connector: Connector, request: WebhookRequest) -> Webhook
                        connector.provider, connector.pk)
         raise PermissionDenied("The request signature does not match this connector's secret.",
                                code="bad_signature")
-    Connector.objects.filter(pk=connector.pk).update(last_event_at=timezone.now())
     try:
         events = adapter.parse(connector=config, request=request)
     except MalformedPayload as exc:
@@ -303,6 +302,7 @@ def webhook_receive(*, connector: Connector, request: WebhookRequest) -> Webhook
 @transaction.atomic
 def _store_events(*, connector: Connector, events: list[Event]) -> WebhookResult:
     result = WebhookResult()
+    Connector.objects.filter(pk=connector.pk).update(last_event_at=timezone.now())
     for event in events:
         if isinstance(event, Ignored):
             logger.info("messaging %s connector %s: ignored %s: %s", connector.provider, connector.pk,

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 
 from cx.messaging.adapters.base import WebhookRequest
 from cx.messaging.adapters.twilio_sms.adapter import validate_twilio_signature
-from cx.messaging.models import Conversation, InboundEvent
+from cx.messaging.models import Connector, Conversation, InboundEvent
 from cx.messaging.services import webhook_url
 from cx.messaging.tests.conftest import ADAPTERS_DIR, fixture_files, post_webhook
 from cx.tickets.models import Message, Ticket
@@ -32,6 +32,7 @@ def _first(provider: str) -> Path:
 
 
 def _nothing_stored():
+    assert not Connector.objects.exclude(last_event_at=None).exists()
     assert not Ticket.objects.exists()
     assert not Message.objects.exists()
     assert not InboundEvent.objects.exists()
