@@ -64,6 +64,7 @@ from cx.messaging.models import (
 )
 from cx.messaging.selectors import conversation_for_ticket, window_closes_at
 from cx.messaging.tasks import answer_telegram_callback, fetch_inbound_media, send_outbound
+from cx.realtime.publish import publish_on_commit
 from cx.tickets.hooks import TicketChange
 from cx.tickets.models import Attachment, AuthorType, Message, StatusCategory, Ticket, Visibility
 from cx.tickets.services import ticket_customer_reply, ticket_open_by_customer, ticket_reply, ticket_update
@@ -488,10 +489,16 @@ def _status_receive(*, connector: Connector, update: StatusUpdate) -> bool:
 
 
 def _mirror_delivery(outbound: Outbound) -> None:
-    """Show the state on the ticket's message too (its delivery badge)."""
+    """Show the state on the ticket's message too (its delivery badge), live on open ticket pages."""
     Message.objects.filter(pk=outbound.message_id).update(
         delivery_status=_MESSAGE_DELIVERY[outbound.status],
         delivery_error=outbound.last_error if outbound.status in ("failed", "queued") else "")
+    ticket = Ticket.objects.filter(messages__pk=outbound.message_id).values(
+        "pk", "status_category", "assignee_id", "team_id").first()
+    if ticket:
+        publish_on_commit(group=f"ticket.{ticket['pk']}", event_type="ticket.changed", payload={
+            "ticket_id": ticket["pk"], "change": "delivery", "status_category": ticket["status_category"],
+            "assignee_id": ticket["assignee_id"], "team_id": ticket["team_id"]})
 
 
 def _media_filename(media: MediaRef, content_type: str, index: int) -> str:

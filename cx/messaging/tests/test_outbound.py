@@ -281,3 +281,29 @@ def test_telegram_button_presses_are_answered(make_connector, fake_provider, dja
     assert request.path == "/bot123456:bot-token/answerCallbackQuery"
     assert request.json() == {"callback_query_id": "4382bfdwdsb323b2d9"}
     assert Message.objects.get().body_text == "Chose: Data from button callback"
+
+
+def test_delivery_updates_reach_open_ticket_pages_live(make_connector, agent, fake_provider,
+                                                       django_capture_on_commit_callbacks):
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    connector, ticket = _inbound("whatsapp", make_connector)
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(f"ticket.{ticket.pk}", channel)
+    _reply(agent, ticket, django_capture_on_commit_callbacks)
+    payload = json.loads((ADAPTERS_DIR / "whatsapp/fixtures/message_status__delivered.json").read_text())
+    payload["entry"][0]["changes"][0]["value"]["statuses"][0]["id"] = "wamid.OUT1"
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(connector, payload)
+    changes = []
+    while True:
+        try:
+            message = async_to_sync(layer.receive)(channel) if layer.channels.get(channel) else None
+        except Exception:
+            message = None
+        if not message:
+            break
+        changes.append(message["event"]["payload"]["change"])
+    assert "delivery" in changes
