@@ -598,8 +598,13 @@ def messaging_on_ticket_change(change: TicketChange) -> None:
             delivery_status="failed",
             delivery_error="No messaging conversation with this customer on this channel: it cannot be sent.")
         return
+    limit = adapter_for(conversation.connector.provider).max_text_length
     if template:
         outbound.template_name, outbound.template_language = template
+    elif len(message.body_text) > limit:
+        outbound.status = OutboundStatus.FAILED
+        outbound.last_error = (f"Too long for {conversation.connector.get_provider_display()}: at most {limit} "
+                               f"characters, this reply has {len(message.body_text)}. Send it in shorter parts.")
     elif conversation.connector.provider == Provider.WHATSAPP:
         closes = window_closes_at(conversation)
         if closes is None or closes < timezone.now():

@@ -163,6 +163,7 @@ class ProviderAdapter(Protocol):
     secret_fields: dict[str, str]
     setting_fields: dict[str, str]
     default_api_base: str
+    max_text_length: int
     # Meta's GET verification handshake (WhatsApp, Messenger).
     supports_verification: bool
 

@@ -307,3 +307,12 @@ def test_delivery_updates_reach_open_ticket_pages_live(make_connector, agent, fa
             break
         changes.append(message["event"]["payload"]["change"])
     assert "delivery" in changes
+
+
+def test_a_reply_longer_than_the_provider_allows_is_not_sent(make_connector, agent, fake_provider,
+                                                             django_capture_on_commit_callbacks):
+    _connector, ticket = _inbound("twilio_sms", make_connector)
+    message = _reply(agent, ticket, django_capture_on_commit_callbacks, text="x" * 1601)
+    message.refresh_from_db()
+    assert message.delivery_status == "failed" and "at most 1600 characters" in message.delivery_error
+    assert fake_provider.requests == []

@@ -32,6 +32,7 @@ HANDOVER_EVENTS = ("pass_thread_control", "take_thread_control", "request_thread
 
 class MessengerAdapter:
     provider = "messenger"
+    max_text_length = 2000  # the provider refuses longer text messages
     secret_fields = {"app_secret": "App secret (signs webhooks)",
                      "page_access_token": "Page access token (sends replies)",
                      "verify_token": "Verify token (webhook setup handshake)"}

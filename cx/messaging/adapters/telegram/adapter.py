@@ -53,6 +53,7 @@ def _media(message: dict[str, Any]) -> list[MediaRef]:
 
 class TelegramAdapter:
     provider = "telegram"
+    max_text_length = 4096  # the provider refuses longer text messages
     secret_fields = {"bot_token": "Bot token (from @BotFather)",
                      "webhook_secret": "Webhook secret token (given to setWebhook as secret_token)"}
     setting_fields = {"bot_username": "Bot username"}

@@ -46,6 +46,7 @@ def validate_twilio_signature(*, auth_token: str, request: WebhookRequest) -> bo
 
 class TwilioSmsAdapter:
     provider = "twilio_sms"
+    max_text_length = 1600  # the provider refuses longer text messages
     secret_fields = {"auth_token": "Auth token (signs webhooks, authenticates replies)"}
     setting_fields = {"account_sid": "Account SID", "from_number": "Sending number (E.164) or Messaging Service SID"}
     default_api_base = TWILIO_API

@@ -131,6 +131,7 @@ def _content(message: dict[str, Any]) -> tuple[str, str, list[MediaRef], dict[st
 
 class WhatsAppAdapter:
     provider = "whatsapp"
+    max_text_length = 4096  # the provider refuses longer text messages
     secret_fields = {"app_secret": "App secret (signs webhooks)", "access_token": "Access token (sends replies)",
                      "verify_token": "Verify token (webhook setup handshake)"}
     setting_fields = {"phone_number_id": "Phone number id", "business_account_id": "WhatsApp business account id"}
