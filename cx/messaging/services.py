@@ -36,7 +36,7 @@ from cx.core.audit import audit_record
 from cx.core.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from cx.customers.models import Customer
 from cx.customers.selectors import customer_find_by_identity
-from cx.customers.services import customer_create, identity_add
+from cx.customers.services import customer_create, customer_update, identity_add
 from cx.journeys.services import touchpoint_record
 from cx.messaging import transport
 from cx.messaging.adapters import ADAPTERS, adapter_for
@@ -63,7 +63,12 @@ from cx.messaging.models import (
     Provider,
 )
 from cx.messaging.selectors import conversation_for_ticket, window_closes_at
-from cx.messaging.tasks import answer_telegram_callback, fetch_inbound_media, send_outbound
+from cx.messaging.tasks import (
+    answer_telegram_callback,
+    fetch_inbound_media,
+    fetch_messenger_profile,
+    send_outbound,
+)
 from cx.realtime.publish import publish_on_commit
 from cx.tickets.hooks import TicketChange
 from cx.tickets.models import Attachment, AuthorType, Message, StatusCategory, Ticket, Visibility
@@ -379,7 +384,11 @@ def _customer_for(*, connector: Connector, kind: str, value: str, display_name: 
     name = display_name or (value if kind == "phone" else f"{connector.get_provider_display()} user {value}")
     try:
         with transaction.atomic():
-            return customer_create(actor=None, display_name=name[:200], identities=identities)
+            customer = customer_create(actor=None, display_name=name[:200], identities=identities)
+        if connector.provider == Provider.MESSENGER and not display_name:
+            transaction.on_commit(partial(fetch_messenger_profile.enqueue, connector_id=connector.pk,
+                                          customer_id=customer.pk, psid=value))
+        return customer
     except ValidationFailed:
         # Not a number the customers app accepts (a short code, an alphanumeric sender): keep it as the
         # provider's own identity so the conversation still has a customer.
@@ -572,6 +581,32 @@ def telegram_callback_answer(*, connector_id: int, callback_query_id: str) -> bo
     if not result.ok:
         logger.warning("messaging telegram connector %s: answerCallbackQuery failed: %s", connector.pk, result.error)
     return result.ok
+
+
+def messenger_profile_fetch(*, connector_id: int, customer_id: int, psid: str) -> bool:
+    connector = Connector.objects.filter(pk=connector_id, provider=Provider.MESSENGER).first()
+    customer = Customer.objects.filter(pk=customer_id, merged_into=None, erased_at=None).first()
+    if connector is None or customer is None:
+        return False
+    adapter = adapter_for(connector.provider)
+    result = transport.fetch(adapter.profile_url(connector=connector_settings(connector), psid=psid),
+                             headers={"Authorization": f"Bearer {connector.secrets.get('page_access_token', '')}"},
+                             max_bytes=65536)
+    try:
+        profile = json.loads(result.content) if result.ok else {}
+    except ValueError:
+        profile = {}
+    first = str(profile.get("first_name") or "")[:100] if isinstance(profile, dict) else ""
+    last = str(profile.get("last_name") or "")[:100] if isinstance(profile, dict) else ""
+    if not first and not last:
+        logger.info("messaging messenger connector %s: no profile name for a customer (%s)", connector.pk,
+                    result.error or "not shared")
+        return False
+    values = {"first_name": first, "last_name": last}
+    if customer.display_name.startswith(connector.get_provider_display()):
+        values["display_name"] = f"{first} {last}".strip()
+    customer_update(actor=_system_user(), customer=customer, values=values)
+    return True
 
 
 # --- Outbound ---------------------------------------------------------------------------------------------

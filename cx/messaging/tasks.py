@@ -28,3 +28,11 @@ def answer_telegram_callback(*, connector_id: int, callback_query_id: str) -> bo
     from cx.messaging.services import telegram_callback_answer
 
     return telegram_callback_answer(connector_id=connector_id, callback_query_id=callback_query_id)
+
+
+@task()
+def fetch_messenger_profile(*, connector_id: int, customer_id: int, psid: str) -> bool:
+    """Name a new Messenger customer from the User Profile API (webhooks carry only an id)."""
+    from cx.messaging.services import messenger_profile_fetch
+
+    return messenger_profile_fetch(connector_id=connector_id, customer_id=customer_id, psid=psid)

@@ -40,6 +40,9 @@ class FakeProvider:
         if "/getFile" in path:
             return 200, "application/json", json.dumps({"ok": True, "result": {"file_path": "voice/file_7.oga"}}
                                                        ).encode(), ""
+        if path.startswith("/v21.0/") and "fields=first_name" in path:
+            return 200, "application/json", json.dumps({"first_name": "Peter", "last_name": "Chang",
+                                                        "id": path.split("/")[2].split("?")[0]}).encode(), ""
         if path.startswith("/v21.0/"):
             media_id = path.rsplit("/", 1)[1]
             return 200, "application/json", json.dumps({"url": f"{self.url}/media/{media_id}",

@@ -124,3 +124,16 @@ def test_api_validation_errors(admin_user, agent, token_for, api_client):
     assert not Connector.objects.exists()
     agent_api = api_client(token_for(agent, "write"))
     assert agent_api.get("/api/v1/messaging/connectors").status_code == 403
+
+
+def test_a_new_messenger_customer_is_named_from_the_profile_api(make_connector, fake_provider,
+                                                                django_capture_on_commit_callbacks):
+    connector = make_connector("messenger", page_id="123123123")
+    with django_capture_on_commit_callbacks(execute=True):
+        post_webhook(connector, (ADAPTERS_DIR / "messenger/fixtures/RequestResponse.json").read_bytes())
+    customer = Ticket.objects.get().requester
+    customer.refresh_from_db()
+    assert customer.display_name == "Peter Chang" and customer.first_name == "Peter"
+    [lookup] = fake_provider.downloads
+    assert lookup.path == "/v21.0/123123123?fields=first_name,last_name"
+    assert lookup.headers["Authorization"] == "Bearer page-token"

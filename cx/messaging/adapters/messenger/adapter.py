@@ -135,6 +135,11 @@ class MessengerAdapter:
     def sent_message_id(self, *, response: Any) -> str:
         return str((response or {}).get("message_id") or "")
 
+    def profile_url(self, *, connector: ConnectorSettings, psid: str) -> str:
+        """The User Profile API: a page-scoped id's name (webhooks carry ids only)."""
+        base = api_base(connector, self.default_api_base)
+        return f"{base}/{meta.GRAPH_VERSION}/{psid}?fields=first_name,last_name"
+
     def media_download(self, *, connector: ConnectorSettings, media: MediaRef) -> MediaDownload | None:
         """Attachment URLs in Messenger webhooks are public CDN links."""
         if not media.url.startswith(("https://", "http://")):
