@@ -291,6 +291,8 @@ def _register_routers() -> None:
     api.add_router("/v1/", "cx.webhooks.api.router")
     api.add_router("/v1/", "cx.automation.api.router")
     api.add_router("/v1/", "cx.surveys.api.router")
+    api.add_router("/v1/", "cx.messaging.api.router")
+    api.add_router("/v1/", "cx.voice.api.router")
 
 
 _register_routers()

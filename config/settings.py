@@ -58,6 +58,8 @@ INSTALLED_APPS = [
     "cx.webhooks",
     "cx.inbox",
     "cx.surveys",
+    "cx.messaging",
+    "cx.voice",
     "cx.automation",
     "cx.realtime",
     "cx.demo",

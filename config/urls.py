@@ -24,6 +24,8 @@ urlpatterns = [
     path("sla/", include("cx.sla.urls")),
     path("notifications/", include("cx.notifications.urls")),
     path("support/", include("cx.inbox.urls")),
+    path("messaging/", include("cx.messaging.urls")),
+    path("voice/", include("cx.voice.urls")),
     path("automation/", include("cx.automation.urls")),
     path("surveys/", include("cx.surveys.urls")),
     path("admin/", admin.site.urls),

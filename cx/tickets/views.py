@@ -349,6 +349,9 @@ def _detail_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "macro_menu_url": _optional_url("automation:macro_menu", ticket.pk),
         "timeline_url": _optional_url("journeys:customer_timeline", ticket.requester_id),
         "satisfaction_url": _optional_url("surveys:ticket_satisfaction", ticket.pk),
+        # Channel apps above tickets add a side panel to the ticket page (delivery state, calls...).
+        "channel_panel_urls": [url for url in (_optional_url("messaging:ticket_panel", ticket.pk),
+                                               _optional_url("voice:ticket_panel", ticket.pk)) if url],
     }
     context.update(_conversation_context(request, ticket))
     context.update(_properties_context(request, ticket))
