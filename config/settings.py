@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "cx.notifications",
     "cx.webhooks",
     "cx.inbox",
+    "cx.kb",
+    "cx.portal",
     "cx.automation",
     "cx.realtime",
     "cx.demo",

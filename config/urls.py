@@ -25,6 +25,10 @@ urlpatterns = [
     path("notifications/", include("cx.notifications.urls")),
     path("support/", include("cx.inbox.urls")),
     path("automation/", include("cx.automation.urls")),
+    path("kb/", include("cx.kb.urls")),
+    path("help/", include("cx.kb.help_urls")),
+    path("sitemap.xml", include("cx.kb.sitemap_urls")),
+    path("portal/", include("cx.portal.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
