@@ -200,3 +200,25 @@ def attachment_delete(request: HttpRequest, attachment_id: int):
         raise NotFound("The attachment does not exist.", fields={"attachment_id": "unknown attachment"})
     services.article_attachment_delete(actor=request.auth, attachment=attachment, token_scope=_scope(request))
     return None
+
+
+@router.get("/kb/report", summary="Self-service figures: deflections, searches (with and without results), feedback")
+def report(request: HttpRequest, days: int = Query(30, ge=1, le=365)):
+    figures = selectors.kb_report(actor=request.auth, days=days, token_scope=_scope(request))
+    return {
+        "days": figures["days"],
+        "suggestion_opens": figures["suggestion_opens"],
+        "deflections": figures["deflections"],
+        "submitted_anyway": figures["submitted_anyway"],
+        "pending": figures["pending"],
+        "deflection_rate": figures["deflection_rate"],
+        "deflections_by_article": [{"article_id": r["article_id"], "title": r["article__title"], "count": r["n"]}
+                                   for r in figures["deflections_by_article"]],
+        "searches": figures["searches"],
+        "searches_without_results": figures["searches_without_results"],
+        "no_result_queries": [{"query": r["query"], "count": r["n"]} for r in figures["no_result_queries"]],
+        "top_queries": [{"query": r["query"], "count": r["n"]} for r in figures["top_queries"]],
+        "feedback": figures["feedback"],
+        "helpful": figures["helpful"],
+        "helpful_rate": figures["helpful_rate"],
+    }

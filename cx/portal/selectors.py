@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from cx.core.errors import NotFound
 from cx.customers.models import Customer
 from cx.portal.models import OrganizationPortalAccess
-from cx.tickets.models import Message, Ticket
+from cx.tickets.models import Attachment, Message, Ticket
 
 
 def organization_shares_tickets(*, customer: Customer) -> bool:
@@ -38,3 +38,13 @@ def portal_messages(*, ticket: Ticket) -> QuerySet[Message]:
     """The public conversation only: internal notes never reach customers."""
     return (ticket.messages.filter(visibility="public").select_related("author_agent", "author_customer")
             .prefetch_related("attachments").order_by("created_at", "id"))
+
+
+def portal_attachment_get(*, customer: Customer, attachment_id: int) -> Attachment:
+    """A file of a public message on a request the customer may read."""
+    attachment = (Attachment.objects.select_related("message").filter(
+        pk=attachment_id, message__visibility="public",
+        message__ticket__in=portal_tickets(customer=customer).values("pk")).first())
+    if attachment is None:
+        raise NotFound("There is no such file.")
+    return attachment

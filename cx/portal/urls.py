@@ -14,5 +14,6 @@ urlpatterns = [
     path("requests/suggest/", views.suggest, name="suggest"),
     path("requests/<int:ticket_id>/", views.ticket, name="ticket"),
     path("requests/<int:ticket_id>/reply/", views.reply, name="reply"),
+    path("files/<int:attachment_id>/", views.attachment, name="attachment"),
     path("articles/<int:article_id>/", views.suggested, name="suggested"),
 ]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -187,3 +187,16 @@ def suggested(request: HttpRequest, article_id: int, *, customer: Customer) -> H
     except DomainError as exc:
         return _error(request, exc)
     return redirect(article_url_path(article))
+
+
+@require_GET
+@portal_login_required
+def attachment(request: HttpRequest, attachment_id: int, *, customer: Customer) -> HttpResponse:
+    try:
+        found = selectors.portal_attachment_get(customer=customer, attachment_id=attachment_id)
+    except DomainError as exc:
+        return _error(request, exc)
+    response = FileResponse(found.file.open("rb"), content_type=found.content_type, as_attachment=True,
+                            filename=found.filename)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

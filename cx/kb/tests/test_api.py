@@ -73,3 +73,14 @@ def test_categories_sections_and_attachments(api, editor, token_for):
     assert upload.status_code == 201 and upload.json()["url"].endswith("/qr.png")
     assert api.delete(f"/api/v1/kb/categories/{category['id']}").status_code == 409
     assert api.delete(f"/api/v1/kb/attachments/{upload.json()['id']}").status_code == 204
+
+
+def test_the_self_service_report(api, client, make_article):
+    article = make_article()
+    client.get("/help/en/search/", {"q": "password"})
+    client.get("/help/en/search/", {"q": "unicorn"})
+    client.post(f"/help/en/billing/{article.slug}/feedback/", {"helpful": "yes"})
+    figures = api.get("/api/v1/kb/report", days=7).json()
+    assert (figures["searches"], figures["searches_without_results"], figures["helpful"]) == (2, 1, 1)
+    assert figures["no_result_queries"] == [{"query": "unicorn", "count": 1}]
+    assert api.get("/api/v1/kb/report", days=0).status_code == 422

@@ -190,3 +190,27 @@ def test_sign_out_ends_the_portal_session(client, carla, mailoutbox, django_capt
     _sign_in(client, "carla@acme.test", mailoutbox, django_capture_on_commit_callbacks)
     client.post("/portal/logout/")
     assert client.get("/portal/").status_code == 302
+
+
+def test_customers_download_files_of_their_own_public_messages_only(
+        client, carla, dan, mailoutbox, django_capture_on_commit_callbacks, make_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from cx.tickets.models import Attachment
+
+    agent = make_user(Role.AGENT)
+    mine = ticket_open_by_customer(requester=carla, subject="Invoice", body="?", channel="email").ticket
+    theirs = ticket_open_by_customer(requester=dan, subject="Other", body="?", channel="email",
+                                     attachments=[SimpleUploadedFile("dan.pdf", b"%PDF dan", "application/pdf")]).ticket
+    ticket_reply(actor=agent, ticket=mine, body="Attached",
+                 attachments=[SimpleUploadedFile("invoice.pdf", b"%PDF", "application/pdf")])
+    ticket_reply(actor=agent, ticket=mine, body="note", visibility="internal",
+                 attachments=[SimpleUploadedFile("internal.pdf", b"%PDF x", "application/pdf")])
+    _sign_in(client, "carla@acme.test", mailoutbox, django_capture_on_commit_callbacks)
+    files = {a.filename: a.pk for a in Attachment.objects.all()}
+    page = client.get(f"/portal/requests/{mine.pk}/").content.decode()
+    assert f"/portal/files/{files['invoice.pdf']}/" in page and "internal.pdf" not in page
+    assert client.get(f"/portal/files/{files['invoice.pdf']}/").status_code == 200
+    assert client.get(f"/portal/files/{files['internal.pdf']}/").status_code == 404
+    assert client.get(f"/portal/files/{files['dan.pdf']}/").status_code == 404
+    assert theirs.pk != mine.pk
