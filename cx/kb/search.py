@@ -19,6 +19,8 @@ from cx.core.errors import ValidationFailed
 
 MAX_QUERY_LENGTH = 200
 MAX_TERMS = 12
+# FTS5 ranks this many candidates before the status/locale filters (at least; 20 per wanted hit).
+MIN_CANDIDATES = 200
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 FTS_TABLE = "kb_article_fts"
@@ -26,7 +28,7 @@ _TRIGGERS = (f"{FTS_TABLE}_ai", f"{FTS_TABLE}_ad", f"{FTS_TABLE}_au")
 # Statements separated by blank lines; a Template so only the constant table name is substituted.
 _SQLITE_SQL = Template("""
 CREATE VIRTUAL TABLE IF NOT EXISTS $fts USING fts5(title, body_text, content='kb_article', content_rowid='id',
-    tokenize='unicode61 remove_diacritics 2')
+    tokenize='unicode61 remove_diacritics 2', prefix='2 3 4')
 
 CREATE TRIGGER IF NOT EXISTS ${fts}_ai AFTER INSERT ON kb_article BEGIN
     INSERT INTO $fts(rowid, title, body_text) VALUES (new.id, new.title, new.body_text);
@@ -76,8 +78,20 @@ def _sqlite_index_ensure() -> None:
         sqlite_index_install(connection)
 
 
+# Words that carry no meaning in a help-center question ("how do I ..."); they match nearly every article,
+# which costs time and blurs the ranking. Kept when a query has nothing else.
+STOPWORDS = frozenset([
+    "a", "about", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can", "could", "did", "do", "does",
+    "for", "from", "get", "got", "had", "has", "have", "how", "i", "i'm", "if", "in", "into", "is", "it", "its",
+    "me", "my", "no", "not", "of", "on", "or", "our", "please", "should", "so", "that", "the", "their", "them",
+    "then", "there", "these", "this", "to", "us", "was", "we", "what", "when", "where", "which", "who", "why",
+    "will", "with", "would", "you", "your", "yours", "hi", "hello", "help", "want", "need", "know", "tell",
+])
+
+
 def search_terms(query: str) -> list[str]:
-    """The words of a query, lower-cased, punctuation dropped (so no user text reaches a query syntax)."""
+    """The words of a query, lower-cased, punctuation dropped (so no user text reaches a query syntax), without
+    stop words unless the query has nothing else."""
     if len(query) > MAX_QUERY_LENGTH:
         raise ValidationFailed("The search is too long.", fields={"q": f"at most {MAX_QUERY_LENGTH} characters"})
     terms: list[str] = []
@@ -85,7 +99,13 @@ def search_terms(query: str) -> list[str]:
         word = word[:50]
         if word not in terms:
             terms.append(word)
-    return terms[:MAX_TERMS]
+    meaningful = [term for term in terms if term not in STOPWORDS and len(term) > 1]
+    return (meaningful or terms)[:MAX_TERMS]
+
+
+def _is_prefix(term: str, position: int, count: int) -> bool:
+    """Prefix-match words of three letters or more, and the last word (it may be half typed)."""
+    return len(term) >= 3 or position == count - 1
 
 
 def ranked_article_ids(*, terms: list[str], where: str, params: list, limit: int) -> list[tuple[int, float]]:
@@ -95,14 +115,25 @@ def ranked_article_ids(*, terms: list[str], where: str, params: list, limit: int
         return []
     if connection.vendor == "sqlite":
         _sqlite_index_ensure()
-        match = " OR ".join(f'"{term}"*' for term in terms)
-        sql = (f"SELECT a.id, bm25({FTS_TABLE}, 4.0, 1.0) AS score FROM {FTS_TABLE} "  # noqa: S608 - constants
-               f"JOIN kb_article a ON a.id = {FTS_TABLE}.rowid WHERE {FTS_TABLE} MATCH %s AND {where} "
-               "ORDER BY score, a.id LIMIT %s")
+        match = " OR ".join(f'"{term}"' + ("*" if _is_prefix(term, i, len(terms)) else "")
+                            for i, term in enumerate(terms))
+        # Rank inside FTS5 first (it orders by rank without touching the article rows), then filter the best
+        # candidates; only when filters leave too few does the slower ranked join over every match run.
+        candidates = max(limit * 20, MIN_CANDIDATES)
+        ranked = (f"SELECT rowid, rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s "  # noqa: S608 - constants
+                  "AND rank MATCH 'bm25(4.0, 1.0)' ORDER BY rank LIMIT %s")
+        sql = (f"SELECT a.id, f.rank FROM ({ranked}) f JOIN kb_article a ON a.id = f.rowid "  # noqa: S608
+               f"WHERE {where} ORDER BY f.rank, a.id LIMIT %s")
         with connection.cursor() as cursor:
-            cursor.execute(sql, [match, *params, limit])
-            return [(row[0], -float(row[1])) for row in cursor.fetchall()]
-    tsquery = " | ".join(f"{term}:*" for term in terms)
+            cursor.execute(sql, [match, candidates, *params, limit])
+            rows = cursor.fetchall()
+            if len(rows) < limit:
+                cursor.execute(f"SELECT COUNT(*) FROM ({ranked})", [match, candidates])  # noqa: S608
+                if cursor.fetchone()[0] == candidates:  # the filters dropped candidates: rank every match
+                    cursor.execute(sql, [match, -1, *params, limit])
+                    rows = cursor.fetchall()
+        return [(row[0], -float(row[1])) for row in rows]
+    tsquery = " | ".join(term + (":*" if _is_prefix(term, i, len(terms)) else "") for i, term in enumerate(terms))
     vector = PG_VECTOR.replace("title", "a.title").replace("body_text", "a.body_text")
     sql = (f"SELECT a.id, ts_rank({vector}, q) AS score FROM kb_article a, "  # noqa: S608 - constants
            f"to_tsquery('simple'::regconfig, %s) q WHERE {vector} @@ q AND {where} "

@@ -159,3 +159,13 @@ def test_published_articles_must_be_archived_before_deletion(editor, make_articl
     services.article_delete(actor=editor, article=article)
     assert not Article.objects.exists()
     assert selectors.article_search(query="password", include_unpublished=True, include_internal=True) == []
+
+
+def test_hidden_articles_crowding_the_best_candidates_do_not_hide_public_ones(make_article, monkeypatch):
+    from cx.kb import search
+
+    monkeypatch.setattr(search, "MIN_CANDIDATES", 1)
+    for n in range(3):
+        make_article(title=f"Refund refund refund internal {n}", body="refund refund", is_internal=True)
+    public = make_article(title="Money back", body="How a refund works")
+    assert [h.article.pk for h in selectors.article_search(query="refund", limit=1)] == [public.pk]
