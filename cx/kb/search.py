@@ -21,6 +21,7 @@ MAX_QUERY_LENGTH = 200
 MAX_TERMS = 12
 # FTS5 ranks this many candidates before the status/locale filters (at least; 20 per wanted hit).
 MIN_CANDIDATES = 200
+CANDIDATES_PER_HIT = 20
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 FTS_TABLE = "kb_article_fts"
@@ -119,7 +120,7 @@ def ranked_article_ids(*, terms: list[str], where: str, params: list, limit: int
                             for i, term in enumerate(terms))
         # Rank inside FTS5 first (it orders by rank without touching the article rows), then filter the best
         # candidates; only when filters leave too few does the slower ranked join over every match run.
-        candidates = max(limit * 20, MIN_CANDIDATES)
+        candidates = max(limit * CANDIDATES_PER_HIT, MIN_CANDIDATES)
         ranked = (f"SELECT rowid, rank FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH %s "  # noqa: S608 - constants
                   "AND rank MATCH 'bm25(4.0, 1.0)' ORDER BY rank LIMIT %s")
         sql = (f"SELECT a.id, f.rank FROM ({ranked}) f JOIN kb_article a ON a.id = f.rowid "  # noqa: S608

@@ -165,6 +165,7 @@ def test_hidden_articles_crowding_the_best_candidates_do_not_hide_public_ones(ma
     from cx.kb import search
 
     monkeypatch.setattr(search, "MIN_CANDIDATES", 1)
+    monkeypatch.setattr(search, "CANDIDATES_PER_HIT", 1)
     for n in range(3):
         make_article(title=f"Refund refund refund internal {n}", body="refund refund", is_internal=True)
     public = make_article(title="Money back", body="How a refund works")
