@@ -192,7 +192,7 @@ def sitemap(request: HttpRequest) -> HttpResponse:
     base = settings.CXDESK_BASE_URL or request.build_absolute_uri("/").rstrip("/")
     brand = _brand()
     urls = [(f"{base}{reverse('help:locale_home', args=[locale])}", None) for locale in brand.locale_list]
-    for found in selectors.sitemap_articles():
+    for found in selectors.sitemap_articles(locales=brand.locale_list):
         urls.append((f"{base}{selectors.article_url_path(found)}", found.updated_at))
     response = render(request, "kb/help/sitemap.xml", {"urls": urls}, content_type="application/xml")
     patch_cache_control(response, public=True, max_age=600)

@@ -211,8 +211,11 @@ def public_article_variants(*, article: Article) -> list[Article]:
     return [a for a in article_variants(article=article) if a.is_public and a.pk != article.pk]
 
 
-def sitemap_articles() -> QuerySet[Article]:
-    return (Article.objects.filter(status=ArticleStatus.PUBLISHED, is_internal=False)
+def sitemap_articles(*, locales: list[str] | None = None) -> QuerySet[Article]:
+    qs = Article.objects.filter(status=ArticleStatus.PUBLISHED, is_internal=False)
+    if locales is not None:
+        qs = qs.filter(locale__in=locales)
+    return (qs
             .select_related("section__category").only("slug", "locale", "updated_at", "section__category__slug")
             .order_by("locale", "id"))
 

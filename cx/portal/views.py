@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cx.core.errors import DomainError
 from cx.customers.models import Customer
 from cx.kb.selectors import PORTAL_SESSION_KEY, article_search, article_url_path, public_article_by_id, session_customer
-from cx.kb.services import help_center_settings, search_log_record, suggestion_open_record
+from cx.kb.services import help_center_settings, suggestion_open_record
 from cx.portal import selectors, services
 from cx.portal.forms import LoginForm, NewRequestForm, ReplyForm
 
@@ -165,15 +165,13 @@ def new_request(request: HttpRequest, *, customer: Customer) -> HttpResponse:
 @require_GET
 @portal_login_required
 def suggest(request: HttpRequest, *, customer: Customer) -> HttpResponse:
-    """Articles for the subject being typed (htmx, debounced). Logged as a portal search."""
+    """Articles for the subject being typed (htmx, debounced). Not logged: every pause in typing would be a
+    "search"; what counts is whether the customer opens a suggestion (recorded) and then submits."""
     subject = request.GET.get("subject", "")
     try:
         hits = article_search(query=subject, limit=SUGGESTIONS)
     except DomainError:
         hits = []
-    if hits or len(subject.split()) >= 2:
-        search_log_record(query=" ".join(subject.split()), locale="", source="portal", result_count=len(hits),
-                          customer=customer)
     return render(request, "portal/partials/suggestions.html", {"hits": hits, "subject": subject})
 
 
