@@ -126,3 +126,11 @@ def test_help_center_article_page_query_count_is_small(client, make_article, dja
     client.get(_url(article))  # creates the settings row once
     with django_assert_max_num_queries(12):
         assert client.get(_url(article)).status_code == 200
+
+
+def test_pages_carry_the_brand_name_as_title_and_the_locale_as_language(client, admin_user, make_article):
+    article = make_article()
+    services.help_center_settings_update(actor=admin_user, values={"name": "Acme Help"})
+    page = client.get(_url(article)).content.decode()
+    assert "<title>Reset your password · Acme Help</title>" in page and '<html lang="en">' in page
+    assert "cxdesk</title>" not in page
