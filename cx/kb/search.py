@@ -1,6 +1,7 @@
 """Knowledge-base search on the database's own full text, the same approach as ticket search
-(cx/tickets/search.py): SQLite FTS5 kept in sync by triggers, PostgreSQL ``to_tsvector('simple', ...)`` with a
-GIN expression index (migration 0002). Query words are matched as case-insensitive prefixes and OR-ed, so a
+(cx/tickets/search.py): SQLite FTS5 kept in sync by triggers; PostgreSQL ``to_tsvector('simple', ...)`` kept in a
+stored generated column with a GIN index (migration 0002). Query words (stop words dropped) are matched as
+case-insensitive prefixes and OR-ed, so a
 question in plain words ("how do i reset my password") still finds the article; ranking (BM25 on SQLite,
 ``ts_rank`` on PostgreSQL, titles weighted above bodies) puts the articles matching most words first.
 
@@ -45,7 +46,7 @@ CREATE TRIGGER IF NOT EXISTS ${fts}_au AFTER UPDATE OF title, body_text ON kb_ar
 END
 """)
 _SQLITE_INSTALL = [part.strip() for part in _SQLITE_SQL.substitute(fts=FTS_TABLE).split("\n\n") if part.strip()]
-# Must stay identical to the index expression of migration 0002 so PostgreSQL uses the index.
+# The generated ``search_vector`` column of migration 0002 (PostgreSQL only).
 PG_VECTOR = ("(setweight(to_tsvector('simple'::regconfig, title), 'A') || "
              "setweight(to_tsvector('simple'::regconfig, body_text), 'B'))")
 
@@ -135,9 +136,8 @@ def ranked_article_ids(*, terms: list[str], where: str, params: list, limit: int
                     rows = cursor.fetchall()
         return [(row[0], -float(row[1])) for row in rows]
     tsquery = " | ".join(term + (":*" if _is_prefix(term, i, len(terms)) else "") for i, term in enumerate(terms))
-    vector = PG_VECTOR.replace("title", "a.title").replace("body_text", "a.body_text")
-    sql = (f"SELECT a.id, ts_rank({vector}, q) AS score FROM kb_article a, "  # noqa: S608 - constants
-           f"to_tsquery('simple'::regconfig, %s) q WHERE {vector} @@ q AND {where} "
+    sql = ("SELECT a.id, ts_rank(a.search_vector, q) AS score FROM kb_article a, "  # noqa: S608 - constants
+           f"to_tsquery('simple'::regconfig, %s) q WHERE a.search_vector @@ q AND {where} "
            "ORDER BY score DESC, a.id LIMIT %s")
     with connection.cursor() as cursor:
         cursor.execute(sql, [tsquery, *params, limit])

@@ -1,5 +1,6 @@
-"""Full-text search for articles: FTS5 table + triggers on SQLite, a GIN expression index on PostgreSQL.
-See cx/kb/search.py (the expression there must match the index)."""
+"""Full-text search for articles: FTS5 table + triggers on SQLite; on PostgreSQL a stored generated tsvector
+column (``search_vector``, unknown to the Django model) with a GIN index, so ranking reads the stored vector
+instead of parsing every matching article again. See cx/kb/search.py."""
 
 from django.db import migrations
 
@@ -10,7 +11,9 @@ def create(apps, schema_editor):
     if schema_editor.connection.vendor == "sqlite":
         sqlite_index_install(schema_editor.connection)
     elif schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(f"CREATE INDEX IF NOT EXISTS kb_article_fts ON kb_article USING GIN ({PG_VECTOR})")
+        schema_editor.execute(f"ALTER TABLE kb_article ADD COLUMN IF NOT EXISTS search_vector tsvector "
+                              f"GENERATED ALWAYS AS ({PG_VECTOR}) STORED")
+        schema_editor.execute("CREATE INDEX IF NOT EXISTS kb_article_fts ON kb_article USING GIN (search_vector)")
 
 
 def drop(apps, schema_editor):
@@ -20,6 +23,7 @@ def drop(apps, schema_editor):
         sqlite_index_remove(schema_editor.connection)
     elif schema_editor.connection.vendor == "postgresql":
         schema_editor.execute("DROP INDEX IF EXISTS kb_article_fts")
+        schema_editor.execute("ALTER TABLE kb_article DROP COLUMN IF EXISTS search_vector")
 
 
 class Migration(migrations.Migration):
