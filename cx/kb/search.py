@@ -1,7 +1,7 @@
 """Knowledge-base search on the database's own full text, the same approach as ticket search
 (cx/tickets/search.py): SQLite FTS5 kept in sync by triggers; PostgreSQL ``to_tsvector('simple', ...)`` kept in a
 stored generated column with a GIN index (migration 0002). Query words (stop words dropped) are matched as
-case-insensitive prefixes and OR-ed, so a
+case-insensitive prefixes; articles with every word rank first, then articles with any word, so a
 question in plain words ("how do i reset my password") still finds the article; ranking (BM25 on SQLite,
 ``ts_rank`` on PostgreSQL, titles weighted above bodies) puts the articles matching most words first.
 
@@ -111,14 +111,29 @@ def _is_prefix(term: str, position: int, count: int) -> bool:
 
 
 def ranked_article_ids(*, terms: list[str], where: str, params: list, limit: int) -> list[tuple[int, float]]:
-    """(article id, score) best first, for articles matching any term and the extra ``where`` condition on
-    ``a`` (kb_article). ``where`` is built by the caller from constants; values travel in ``params``."""
+    """(article id, score) best first, for the extra ``where`` condition on ``a`` (kb_article; built by the
+    caller from constants, values in ``params``). Articles containing every word come first; when they are
+    fewer than ``limit``, articles containing any word follow. Asking for all words first keeps the set to
+    rank small (cheap) and matches what people expect of a multi-word search; long numbers (order ids) are
+    left out of that first pass because articles rarely contain them."""
     if not terms:
         return []
+    required = [term for term in terms if not (term.isdigit() and len(term) > 4)] or terms
+    found: list[tuple[int, float]] = []
+    if len(required) > 1:
+        found = _ranked(terms=required, every=True, where=where, params=params, limit=limit)
+        if len(found) >= limit:
+            return found
+    seen = {article_id for article_id, _ in found}
+    extra = _ranked(terms=terms, every=False, where=where, params=params, limit=limit + len(found))
+    return found + [(article_id, score) for article_id, score in extra if article_id not in seen][:limit - len(found)]
+
+
+def _ranked(*, terms: list[str], every: bool, where: str, params: list, limit: int) -> list[tuple[int, float]]:
     if connection.vendor == "sqlite":
         _sqlite_index_ensure()
-        match = " OR ".join(f'"{term}"' + ("*" if _is_prefix(term, i, len(terms)) else "")
-                            for i, term in enumerate(terms))
+        match = (" AND " if every else " OR ").join(f'"{term}"' + ("*" if _is_prefix(term, i, len(terms)) else "")
+                                                     for i, term in enumerate(terms))
         # Rank inside FTS5 first (it orders by rank without touching the article rows), then filter the best
         # candidates; only when filters leave too few does the slower ranked join over every match run.
         candidates = max(limit * CANDIDATES_PER_HIT, MIN_CANDIDATES)
@@ -135,7 +150,8 @@ def ranked_article_ids(*, terms: list[str], where: str, params: list, limit: int
                     cursor.execute(sql, [match, -1, *params, limit])
                     rows = cursor.fetchall()
         return [(row[0], -float(row[1])) for row in rows]
-    tsquery = " | ".join(term + (":*" if _is_prefix(term, i, len(terms)) else "") for i, term in enumerate(terms))
+    tsquery = (" & " if every else " | ").join(term + (":*" if _is_prefix(term, i, len(terms)) else "")
+                                               for i, term in enumerate(terms))
     sql = ("SELECT a.id, ts_rank(a.search_vector, q) AS score FROM kb_article a, "  # noqa: S608 - constants
            f"to_tsquery('simple'::regconfig, %s) q WHERE a.search_vector @@ q AND {where} "
            "ORDER BY score DESC, a.id LIMIT %s")

@@ -170,3 +170,13 @@ def test_hidden_articles_crowding_the_best_candidates_do_not_hide_public_ones(ma
         make_article(title=f"Refund refund refund internal {n}", body="refund refund", is_internal=True)
     public = make_article(title="Money back", body="How a refund works")
     assert [h.article.pk for h in selectors.article_search(query="refund", limit=1)] == [public.pk]
+
+
+def test_articles_with_every_word_rank_before_articles_with_some(make_article):
+    some = make_article(title="Refunds", body="Refund refund refund: how refunds work")
+    every = make_article(title="Card payments", body="A refund goes back to the card you paid with")
+    other = make_article(title="Delivery", body="Parcels")
+    hits = [h.article.pk for h in selectors.article_search(query="card refund")]
+    assert hits[:2] == [every.pk, some.pk] and other.pk not in hits
+    # An order number in the question does not hide the article about the words around it.
+    assert selectors.article_search(query="refund for order 113542617735902")[0].article.pk in {some.pk, every.pk}
