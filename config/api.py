@@ -293,6 +293,7 @@ def _register_routers() -> None:
     api.add_router("/v1/", "cx.surveys.api.router")
     api.add_router("/v1/", "cx.messaging.api.router")
     api.add_router("/v1/", "cx.voice.api.router")
+    api.add_router("/v1/", "cx.kb.api.router")
 
 
 _register_routers()

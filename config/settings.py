@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "cx.surveys",
     "cx.messaging",
     "cx.voice",
+    "cx.kb",
+    "cx.portal",
     "cx.automation",
     "cx.realtime",
     "cx.demo",

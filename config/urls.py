@@ -28,6 +28,10 @@ urlpatterns = [
     path("voice/", include("cx.voice.urls")),
     path("automation/", include("cx.automation.urls")),
     path("surveys/", include("cx.surveys.urls")),
+    path("kb/", include("cx.kb.urls")),
+    path("help/", include("cx.kb.help_urls")),
+    path("sitemap.xml", include("cx.kb.sitemap_urls")),
+    path("portal/", include("cx.portal.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -38,4 +38,21 @@
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-live-url]").forEach(connect);
   });
+  // Buttons with data-insert-text put that text at the cursor of the field named by data-insert-into
+  // (the knowledge base's article-link picker in the ticket composer).
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-insert-text][data-insert-into]");
+    if (!button) { return; }
+    var field = document.querySelector(button.getAttribute("data-insert-into"));
+    if (!field) { return; }
+    var text = button.getAttribute("data-insert-text");
+    var start = field.selectionStart || 0;
+    var end = field.selectionEnd || 0;
+    var before = field.value.slice(0, start);
+    if (before && !/\s$/.test(before)) { text = " " + text; }
+    field.value = before + text + field.value.slice(end);
+    field.selectionStart = field.selectionEnd = start + text.length;
+    field.dispatchEvent(new Event("input", { bubbles: true }));
+    field.focus();
+  });
 })();

@@ -1,0 +1,268 @@
+"""Reads of the knowledge base: agents' permission-checked getters, the public help center's getters (only
+published, non-internal articles exist there), ``article_search`` and the KB reports."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from cx.accounts.models import AccessLevel, User
+from cx.accounts.services import require_access
+from cx.core.errors import NotFound
+from cx.customers.models import Customer
+from cx.kb.models import (
+    Article,
+    ArticleFeedback,
+    ArticleStatus,
+    ArticleVersion,
+    Category,
+    DeflectionOutcome,
+    SearchLog,
+    Section,
+    SuggestionOpen,
+)
+from cx.kb.search import ranked_article_ids, search_terms, snippet
+from cx.kb.services import DEFLECTION_WINDOW
+
+# The portal keeps the signed-in customer's id under this session key; the help center reads it to know
+# whether a reader is a known customer (touchpoints) or anonymous (counters only).
+PORTAL_SESSION_KEY = "cx.portal.customer_id"
+
+
+def session_customer(session: Any) -> Customer | None:
+    customer_id = session.get(PORTAL_SESSION_KEY) if session is not None else None
+    if not isinstance(customer_id, int):
+        return None
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None or not customer.is_active_record:
+        return None
+    return customer
+
+
+# --- agents ---------------------------------------------------------------------------------------------
+
+def _articles() -> QuerySet[Article]:
+    return Article.objects.select_related("section", "section__category", "source").prefetch_related("tags")
+
+
+def article_list_for(*, actor: User, status: str | None = None, locale: str | None = None,
+                     section_id: int | None = None, tag: str | None = None, internal: bool | None = None,
+                     token_scope: AccessLevel | None = None) -> QuerySet[Article]:
+    require_access(actor, AccessLevel.READ, token_scope=token_scope)
+    qs = _articles().order_by("-updated_at", "-id")
+    if status:
+        qs = qs.filter(status=status)
+    if locale:
+        qs = qs.filter(locale=locale)
+    if section_id:
+        qs = qs.filter(section_id=section_id)
+    if tag:
+        qs = qs.filter(tags__name=tag.lower())
+    if internal is not None:
+        qs = qs.filter(is_internal=internal)
+    return qs
+
+
+def article_get_for(*, actor: User, article_id: int, token_scope: AccessLevel | None = None) -> Article:
+    require_access(actor, AccessLevel.READ, token_scope=token_scope)
+    article = _articles().filter(pk=article_id).first()
+    if article is None:
+        raise NotFound("The article does not exist.", fields={"article_id": "unknown article"})
+    return article
+
+
+def article_variants(*, article: Article) -> list[Article]:
+    """All locale variants of the article, the original first."""
+    original_id = article.source_id or article.pk
+    return list(Article.objects.filter(Q(pk=original_id) | Q(source_id=original_id)).order_by("source_id", "locale"))
+
+
+def article_versions(*, article: Article) -> QuerySet[ArticleVersion]:
+    return article.versions.select_related("created_by").order_by("-number")
+
+
+def version_get(*, article: Article, number: int) -> ArticleVersion:
+    version = article.versions.filter(number=number).first()
+    if version is None:
+        raise NotFound("That version does not exist.", fields={"number": "unknown version"})
+    return version
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "add", "del", "hunk", "same"
+    text: str
+
+
+def version_diff(*, old: ArticleVersion, new_title: str, new_body: str) -> list[DiffLine]:
+    """A unified line diff of title and Markdown body from ``old`` to the given content."""
+    before = [f"# {old.title}", "", *old.body_markdown.splitlines()]
+    after = [f"# {new_title}", "", *new_body.splitlines()]
+    lines: list[DiffLine] = []
+    for line in difflib.unified_diff(before, after, lineterm="", n=3):
+        if line.startswith(("---", "+++")):
+            continue
+        if line.startswith("@@"):
+            lines.append(DiffLine("hunk", line))
+        elif line.startswith("+"):
+            lines.append(DiffLine("add", line[1:]))
+        elif line.startswith("-"):
+            lines.append(DiffLine("del", line[1:]))
+        else:
+            lines.append(DiffLine("same", line[1:]))
+    return lines
+
+
+def category_tree() -> QuerySet[Category]:
+    return Category.objects.prefetch_related(
+        Prefetch("sections", queryset=Section.objects.annotate(article_count=Count("articles")).order_by(
+            "position", "name")))
+
+
+def section_choices() -> list[tuple[int, str]]:
+    return [(s.pk, f"{s.category.name} / {s.name}") for s in Section.objects.select_related("category")]
+
+
+# --- search ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ArticleHit:
+    article: Article
+    score: float
+    snippet: str
+
+
+def article_search(*, query: str, locale: str | None = None, include_internal: bool = False,
+                   include_unpublished: bool = False, limit: int = 10) -> list[ArticleHit]:
+    """Articles best matching ``query`` (any word, as a prefix; best first). By default only what the public
+    may read: published and not internal. Raises ValidationFailed for an over-long query; a query without
+    words gives no hits. The one place KB search happens, so the semantic engine can be fused in here."""
+    terms = search_terms(query)
+    if not terms:
+        return []
+    conditions, params = ["1 = 1"], []
+    if not include_unpublished:
+        conditions.append("a.status = %s")
+        params.append(ArticleStatus.PUBLISHED)
+    if not include_internal:
+        conditions.append("a.is_internal = %s")
+        params.append(False)
+    if locale:
+        conditions.append("a.locale = %s")
+        params.append(locale)
+    ranked = ranked_article_ids(terms=terms, where=" AND ".join(conditions), params=params,
+                                limit=max(1, min(limit, 50)))
+    articles = _articles().in_bulk([article_id for article_id, _ in ranked])
+    return [ArticleHit(article=articles[article_id], score=score,
+                       snippet=snippet(articles[article_id].body_text, terms))
+            for article_id, score in ranked if article_id in articles]
+
+
+# --- the public help center -------------------------------------------------------------------------------
+
+def public_articles(*, locale: str) -> QuerySet[Article]:
+    return Article.objects.filter(status=ArticleStatus.PUBLISHED, is_internal=False, locale=locale)
+
+
+def public_categories(*, locale: str) -> list[Category]:
+    """Categories with their sections and published articles in the locale (empty ones left out)."""
+    articles = public_articles(locale=locale).only("id", "title", "slug", "section_id", "position", "locale")
+    categories = Category.objects.prefetch_related(
+        Prefetch("sections", queryset=Section.objects.order_by("position", "name").prefetch_related(
+            Prefetch("articles", queryset=articles.order_by("position", "title"), to_attr="public_articles"))))
+    found = []
+    for category in categories:
+        category.public_sections = [s for s in category.sections.all() if s.public_articles]
+        if category.public_sections:
+            found.append(category)
+    return found
+
+
+def public_category_get(*, locale: str, category_slug: str) -> Category:
+    for category in public_categories(locale=locale):
+        if category.slug == category_slug:
+            return category
+    raise NotFound("There is no such category.")
+
+
+def public_article_get(*, locale: str, category_slug: str, article_slug: str) -> Article:
+    article = (public_articles(locale=locale).select_related("section", "section__category")
+               .prefetch_related("attachments", "tags")
+               .filter(slug=article_slug, section__category__slug=category_slug).first())
+    if article is None:
+        raise NotFound("There is no such article.")
+    return article
+
+
+def public_article_by_id(*, article_id: int) -> Article:
+    article = Article.objects.select_related("section__category").filter(
+        pk=article_id, status=ArticleStatus.PUBLISHED, is_internal=False).first()
+    if article is None:
+        raise NotFound("There is no such article.")
+    return article
+
+
+def public_article_variants(*, article: Article) -> list[Article]:
+    return [a for a in article_variants(article=article) if a.is_public and a.pk != article.pk]
+
+
+def sitemap_articles(*, locales: list[str] | None = None) -> QuerySet[Article]:
+    qs = Article.objects.filter(status=ArticleStatus.PUBLISHED, is_internal=False)
+    if locales is not None:
+        qs = qs.filter(locale__in=locales)
+    return (qs
+            .select_related("section__category").only("slug", "locale", "updated_at", "section__category__slug")
+            .order_by("locale", "id"))
+
+
+def article_url_path(article: Article) -> str:
+    return f"/help/{article.locale}/{article.section.category.slug}/{article.slug}/"
+
+
+# --- reports --------------------------------------------------------------------------------------------
+
+def kb_report(*, actor: User, days: int = 30, token_scope: AccessLevel | None = None) -> dict[str, Any]:
+    """Self-service figures of the last ``days``: deflections, searches (and those without results),
+    feedback, most viewed articles."""
+    require_access(actor, AccessLevel.READ, token_scope=token_scope)
+    now = timezone.now()
+    since = now - timedelta(days=days)
+    opens = SuggestionOpen.objects.filter(created_at__gte=since)
+    settled = opens.filter(created_at__lt=now - DEFLECTION_WINDOW)
+    deflected = settled.filter(outcome=DeflectionOutcome.PENDING).count()
+    submitted = opens.filter(outcome=DeflectionOutcome.SUBMITTED).count()
+    pending = opens.filter(outcome=DeflectionOutcome.PENDING, created_at__gte=now - DEFLECTION_WINDOW).count()
+    decided = deflected + submitted
+    by_article = list(settled.filter(outcome=DeflectionOutcome.PENDING).values("article_id", "article__title")
+                      .annotate(n=Count("id")).order_by("-n")[:10])
+    searches = SearchLog.objects.filter(created_at__gte=since)
+    no_results = list(searches.filter(result_count=0).exclude(query="").values("query")
+                      .annotate(n=Count("id")).order_by("-n", "query")[:20])
+    top_queries = list(searches.exclude(query="").values("query").annotate(n=Count("id"))
+                       .order_by("-n", "query")[:20])
+    feedback = ArticleFeedback.objects.filter(created_at__gte=since)
+    helpful = feedback.filter(helpful=True).count()
+    total_feedback = feedback.count()
+    return {
+        "days": days,
+        "suggestion_opens": opens.count(),
+        "deflections": deflected,
+        "submitted_anyway": submitted,
+        "pending": pending,
+        "deflection_rate": (deflected / decided) if decided else None,
+        "deflections_by_article": by_article,
+        "searches": searches.count(),
+        "searches_without_results": searches.filter(result_count=0).count(),
+        "top_queries": top_queries,
+        "no_result_queries": no_results,
+        "feedback": total_feedback,
+        "helpful": helpful,
+        "helpful_rate": (helpful / total_feedback) if total_feedback else None,
+        "recent_comments": list(feedback.exclude(comment="").select_related("article")[:20]),
+        "most_viewed": list(Article.objects.filter(view_count__gt=0).order_by("-view_count")[:10]),
+    }
