@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "ninja",  # serves the Swagger UI assets of /api/docs locally (no CDN)
     "cx.core",
+    "cx.search",
     "cx.accounts",
     "cx.customers",
     "cx.journeys",
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "cx.notifications",
     "cx.webhooks",
     "cx.inbox",
+    "cx.intents",
     "cx.automation",
     "cx.realtime",
     "cx.demo",
