@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from cx.core.errors import ValidationFailed
+from cx.search.embeddings import embed_texts
 from cx.search.engine import SearchHit, collection_index
 from cx.search.models import SearchCollection, SearchDocument
 from cx.search.services import validate_collection_name, validate_filters
@@ -10,7 +13,7 @@ from cx.search.services import validate_collection_name, validate_filters
 MAX_QUERY_CHARS = 1_000
 MAX_LIMIT = 100
 
-__all__ = ["SearchHit", "search_collection_stats", "search_hybrid"]
+__all__ = ["SearchHit", "search_collection_stats", "search_hybrid", "text_embeddings"]
 
 
 def search_hybrid(*, collection: str, query: str, limit: int = 10,
@@ -39,3 +42,8 @@ def search_collection_stats() -> list[dict]:
         live = SearchDocument.objects.filter(collection=coll, deleted=False).count()
         stats.append({"name": coll.name, "documents": live, "version": coll.version, "updated_at": coll.updated_at})
     return stats
+
+
+def text_embeddings(texts: list[str]) -> np.ndarray:
+    """The shipped sentence embeddings (L2-normalised float32 rows) for other apps' models, e.g. intents."""
+    return embed_texts(texts)
