@@ -80,7 +80,7 @@ class IntentClassifier:
         texts_ok, labels_ok = [p[0] for p in pairs], [p[1] for p in pairs]
         started = time.perf_counter()
         features = self._features(texts_ok, fit=True)
-        self.model = CalibratedClassifierCV(LinearSVC(C=0.5), method="sigmoid", cv=3)
+        self.model = CalibratedClassifierCV(LinearSVC(C=0.5), method="sigmoid", cv=3, ensemble=False)
         self.model.fit(features, labels_ok)
         self.labels = [str(label) for label in self.model.classes_]
         self.trained_examples = len(texts_ok)

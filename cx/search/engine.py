@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import tantivy
 from django.conf import settings
+from django.db.models.functions import Substr
 
 from cx.search.embeddings import embed_texts, embedding_dimensions
 from cx.search.models import SearchCollection, SearchDocument
@@ -286,7 +287,7 @@ class CollectionIndex:
             doc_id: (title, text, doc_filters)
             for doc_id, title, text, doc_filters in SearchDocument.objects.filter(
                 collection_id=self._collection_pk, doc_id__in=[doc_id for doc_id, _ in ordered], deleted=False
-            ).values_list("doc_id", "title", "text", "filters")
+            ).annotate(head=Substr("text", 1, SNIPPET_SCAN_CHARS)).values_list("doc_id", "title", "head", "filters")
         }
         hits: list[SearchHit] = []
         for doc_id, score in ordered:
@@ -307,18 +308,21 @@ def make_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
     text = " ".join(text[:SNIPPET_SCAN_CHARS].split())
     if len(text) <= width:
         return text
-    stems = {word[:5] for word in _WORD.findall(query.lower()) if len(word) > 2}
-    starts: list[int] = []
-    matched = [0]
-    for match in _WORD.finditer(text):
-        starts.append(match.start())
-        matched.append(matched[-1] + (match.group().lower()[:5] in stems))
-    best_start, best_hits = 0, 0
-    for i, start in enumerate(starts):
-        end = bisect.bisect_left(starts, start + width - 12)  # words that fit in the window
-        hits = matched[end] - matched[i]
-        if hits > best_hits:
-            best_start, best_hits = start, hits
+    stems = sorted({word[:5] for word in _WORD.findall(query.lower()) if len(word) > 2}, key=len, reverse=True)
+    best_start = 0
+    if stems:
+        # One C-speed regex pass finds where the query words occur; the best window starts at one of them.
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in stems) + ")", re.IGNORECASE)
+        starts = [match.start() for match in pattern.finditer(text)]
+        best_hits = 0
+        for i, start in enumerate(starts):
+            hits = bisect.bisect_left(starts, start + width - 12, lo=i) - i
+            if hits > best_hits:
+                best_start, best_hits = start, hits
+        if best_start > 0:
+            # Begin at the sentence (or at least the word) the first match is in, when it is close.
+            sentence = max(text.rfind(". ", 0, best_start), text.rfind("\n", 0, best_start))
+            best_start = sentence + 2 if sentence >= 0 and best_start - sentence < width // 3 else best_start
     snippet = text[best_start:best_start + width]
     if best_start + width < len(text):
         snippet = snippet.rsplit(" ", 1)[0] + " …"
