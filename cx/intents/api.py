@@ -51,7 +51,7 @@ def label_list(request: HttpRequest):
 @router.post("/intents/labels", response={201: IntentLabelOut}, summary="Create an intent (admins)")
 def label_create(request: HttpRequest, payload: IntentLabelIn):
     label = services.intent_label_create(actor=request.auth, values=payload.model_dump(), token_scope=_scope(request))
-    return 201, selectors.intent_label_get_for(actor=request.auth, label_id=label.pk, token_scope=_scope(request))
+    return selectors.intent_label_get_for(actor=request.auth, label_id=label.pk, token_scope=_scope(request))
 
 
 @router.patch("/intents/labels/{int:label_id}", response=IntentLabelOut,
@@ -68,7 +68,7 @@ def label_update(request: HttpRequest, label_id: int, payload: IntentLabelPatchI
 def label_delete(request: HttpRequest, label_id: int):
     label = selectors.intent_label_get_for(actor=request.auth, label_id=label_id, token_scope=_scope(request))
     services.intent_label_delete(actor=request.auth, label=label, token_scope=_scope(request))
-    return 204, None
+    return None
 
 
 @router.get("/intents/settings", response=IntentSettingsOut, summary="Routing threshold and retraining schedule")
@@ -88,7 +88,7 @@ def settings_update(request: HttpRequest, payload: IntentSettingsIn):
 def examples_import(request: HttpRequest, payload: ExamplesIn):
     result = services.intent_examples_import(actor=request.auth, token_scope=_scope(request),
                                              rows=[(e.text, e.category) for e in payload.examples])
-    return 201, {"created": result.created, "labels_created": result.labels_created}
+    return {"created": result.created, "labels_created": result.labels_created}
 
 
 @router.get("/intents/models", response=list[IntentModelOut], summary="Training runs, newest first (admins)")
@@ -105,7 +105,7 @@ def model_get(request: HttpRequest, model_id: int):
              summary="Queue a training run on all labelled examples (admins); poll /intents/models/{id}")
 def train(request: HttpRequest):
     run = services.intent_training_request(actor=request.auth, trigger="api", token_scope=_scope(request))
-    return 202, selectors.intent_model_get_for(actor=request.auth, model_id=run.pk, token_scope=_scope(request))
+    return selectors.intent_model_get_for(actor=request.auth, model_id=run.pk, token_scope=_scope(request))
 
 
 @router.post("/intents/predict", response=PredictionOut, summary="Classify a text with the active model")
