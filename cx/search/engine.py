@@ -29,6 +29,7 @@ import numpy as np
 import tantivy
 from django.conf import settings
 from django.db.models.functions import Substr
+from threadpoolctl import ThreadpoolController
 
 from cx.search.embeddings import embed_texts, embedding_dimensions
 from cx.search.models import SearchCollection, SearchDocument
@@ -38,7 +39,13 @@ RRF_K = 60  # the usual reciprocal-rank-fusion constant: flattens the head so bo
 LEXICAL_WEIGHT = 1.0
 SEMANTIC_WEIGHT = 1.0
 SNIPPET_CHARS = 240
-SNIPPET_SCAN_CHARS = 20_000  # snippets come from the head of very long documents
+SNIPPET_SCAN_CHARS = 4_000  # snippets come from the head of long documents
+# Words too common to help ranking; dropping them from the BM25 query keeps it from scoring every document.
+STOP_WORDS = frozenset(["a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by",
+    "can", "could", "did", "do", "does", "doing", "for", "from", "had", "has", "have", "how", "i", "if", "in",
+    "into", "is", "it", "its", "me", "my", "myself", "no", "not", "of", "on", "or", "our", "so", "than", "that",
+    "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "too", "us", "very", "was",
+    "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your"])
 WRITER_HEAP = 64_000_000
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -70,6 +77,15 @@ def _schema() -> tantivy.Schema:
     builder.add_text_field("body", stored=False, tokenizer_name="en_stem")
     builder.add_text_field("facet", stored=False, tokenizer_name="raw")
     return builder.build()
+
+
+_blas = ThreadpoolController()
+
+
+def _single_threaded_blas():
+    """A query's matrix-vector product runs on one core: BLAS threads only fight the other requests and
+    processes for the CPU (measured on 2 cores: p50 16 ms -> 6 ms for 50,000 x 256)."""
+    return _blas.limit(limits=1, user_api="blas")
 
 
 class _Vectors:
@@ -130,16 +146,16 @@ class _Vectors:
             if facet_mask is None:
                 return []
             mask &= facet_mask[:n]
-        candidates = np.flatnonzero(mask)
-        if candidates.size == 0:
+        live = int(mask.sum())
+        if live == 0:
             return []
-        scores = self.matrix[candidates] @ query if candidates.size < n else self.matrix[:n] @ query
-        if candidates.size == n:
-            candidates = np.arange(n)
-        k = min(k, candidates.size)
+        with _single_threaded_blas():
+            scores = self.matrix[:n] @ query  # one pass over memory; cheaper than gathering the masked rows
+        scores[~mask] = -np.inf
+        k = min(k, live)
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best])]
-        return [(self.ids[candidates[i]], float(scores[i])) for i in best]
+        return [(self.ids[i], float(scores[i])) for i in best]
 
     def similarity(self, doc_id: str, query: np.ndarray) -> float:
         pos = self.position.get(doc_id)
@@ -251,7 +267,8 @@ class CollectionIndex:
     # ----- querying -----
 
     def _lexical(self, query: str, filters: list[str], k: int) -> list[str]:
-        words = " ".join(_WORD.findall(query.lower()))
+        tokens = _WORD.findall(query.lower())
+        words = " ".join([t for t in tokens if t not in STOP_WORDS] or tokens)
         if not words or self._index is None:
             return []
         parsed, _errors = self._index.parse_query_lenient(words, ["title", "body"], field_boosts={"title": 2.0})
@@ -308,12 +325,13 @@ def make_snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
     text = " ".join(text[:SNIPPET_SCAN_CHARS].split())
     if len(text) <= width:
         return text
-    stems = sorted({word[:5] for word in _WORD.findall(query.lower()) if len(word) > 2}, key=len, reverse=True)
+    stems = sorted({word[:5] for word in _WORD.findall(query.lower()) if len(word) > 2 and word not in STOP_WORDS},
+                   key=len, reverse=True)
     best_start = 0
     if stems:
         # One C-speed regex pass finds where the query words occur; the best window starts at one of them.
-        pattern = re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in stems) + ")", re.IGNORECASE)
-        starts = [match.start() for match in pattern.finditer(text)]
+        pattern = re.compile(r"\b(?:" + "|".join(re.escape(stem) for stem in stems) + ")")
+        starts = [match.start() for match in pattern.finditer(text.lower())]
         best_hits = 0
         for i, start in enumerate(starts):
             hits = bisect.bisect_left(starts, start + width - 12, lo=i) - i
