@@ -119,8 +119,9 @@ def main() -> None:
 
     print(f"articles: {args.articles:,} (indexed in {index_seconds:.1f} s), queries: {len(asked):,}, "
           f"CPU cores: {os.cpu_count()}")
-    print(f"first query, new process, index built from the database: {cold_seconds * 1000:,.0f} ms")
-    print(f"first query, new process, disk index reused:             {warm_start_seconds * 1000:,.0f} ms")
+    print(f"first query, new process (vectors from the DB, disk index built if missing): {cold_seconds * 1000:,.0f} ms")
+    print(f"first query, another new process (disk index reused):                       "
+          f"{warm_start_seconds * 1000:,.0f} ms")
     print(f"{'search':<40} {'n':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for label, latencies in rows:
         ms = [x * 1000 for x in latencies]
