@@ -13,15 +13,10 @@ import io
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
-import joblib
-import numpy as np
-from scipy.sparse import csr_matrix, hstack
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
-
-from cx.search.selectors import text_embeddings
+# scikit-learn, scipy and joblib are imported where they are used: every cxdesk process (web, worker, CLI)
+# imports this module through the intents app, and only training and prediction need them.
 
 MIN_EXAMPLES_PER_LABEL = 3  # calibration needs one example of each label in each of 3 folds
 MIN_LABELS = 2
@@ -58,14 +53,20 @@ def _clean(texts: list[str]) -> list[str]:
 
 class IntentClassifier:
     def __init__(self) -> None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self.words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True, max_features=200_000)
-        self.model: CalibratedClassifierCV | None = None
+        self.model: Any = None  # sklearn CalibratedClassifierCV once trained
         self.labels: list[str] = []
         self.skipped_labels: dict[str, int] = {}
         self.trained_examples = 0
         self.training_seconds = 0.0
 
     def _features(self, texts: list[str], *, fit: bool = False):
+        from scipy.sparse import csr_matrix, hstack
+
+        from cx.search.selectors import text_embeddings
+
         words = self.words.fit_transform(texts) if fit else self.words.transform(texts)
         embeddings = csr_matrix(text_embeddings(texts) * EMBEDDING_WEIGHT)
         return hstack([words, embeddings], format="csr")
@@ -78,6 +79,9 @@ class IntentClassifier:
         self.skipped_labels = {label: n for label, n in sorted(counts.items()) if label not in usable}
         pairs = [(t, y) for t, y in zip(_clean(texts), labels, strict=True) if y in usable and t]
         texts_ok, labels_ok = [p[0] for p in pairs], [p[1] for p in pairs]
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import LinearSVC
+
         started = time.perf_counter()
         features = self._features(texts_ok, fit=True)
         self.model = CalibratedClassifierCV(LinearSVC(C=0.5), method="sigmoid", cv=3, ensemble=False)
@@ -87,12 +91,14 @@ class IntentClassifier:
         self.training_seconds = time.perf_counter() - started
         return self
 
-    def predict_proba(self, texts: list[str]) -> np.ndarray:
+    def predict_proba(self, texts: list[str]):
         if self.model is None:
             raise RuntimeError("the classifier is not trained")
         return self.model.predict_proba(self._features(_clean(texts)))
 
     def predict(self, texts: list[str], *, alternatives: int = 2) -> list[Prediction]:
+        import numpy as np
+
         if not texts:
             return []
         probabilities = self.predict_proba(texts)
@@ -104,12 +110,16 @@ class IntentClassifier:
         ]
 
     def to_bytes(self) -> bytes:
+        import joblib
+
         buffer = io.BytesIO()
         joblib.dump(self, buffer, compress=3)
         return buffer.getvalue()
 
     @staticmethod
     def from_bytes(data: bytes) -> IntentClassifier:
+        import joblib
+
         # Only ever loads what IntentClassifier.to_bytes wrote into our own database.
         classifier = joblib.load(io.BytesIO(data))
         if not isinstance(classifier, IntentClassifier):
