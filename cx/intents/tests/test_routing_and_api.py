@@ -192,3 +192,21 @@ def test_scheduled_retraining_runs_when_due_and_there_are_new_examples(trained, 
     newest = IntentModel.objects.order_by("-pk").first()
     assert newest.status == ModelStatus.READY and newest.is_active and newest.trigger == "schedule"
     assert newest.examples == 61
+
+
+def test_agents_outside_a_restricted_team_cannot_see_or_correct_its_tickets_intent(trained, agent_user, token_for,
+                                                                                    api_client, admin_user):
+    hr = team_create(actor=None, name="HR", is_restricted=True)
+    ticket = open_ticket("Card still not here", "My card has not arrived")
+    from cx.tickets.services import ticket_update
+
+    ticket_update(actor=admin_user, ticket=ticket, changes={"team_id": hr.pk})
+    label = IntentLabel.objects.get(name="card_arrival")
+    api = api_client(token_for(agent_user))
+    assert api.get(f"/api/v1/tickets/{ticket.pk}/intent").status_code == 404
+    assert api.put(f"/api/v1/tickets/{ticket.pk}/intent", {"label_id": label.pk}).status_code == 404
+    client = Client()
+    client.force_login(agent_user)
+    assert client.get(reverse("intents:ticket_panel", args=[ticket.pk])).status_code == 404
+    assert client.post(reverse("intents:ticket_correct", args=[ticket.pk]), {"label_id": label.pk}).status_code == 404
+    assert not IntentExample.objects.filter(ticket=ticket).exists()
