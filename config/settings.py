@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "ninja",  # serves the Swagger UI assets of /api/docs locally (no CDN)
     "cx.core",
+    "cx.search",
     "cx.accounts",
     "cx.customers",
     "cx.journeys",
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "cx.voice",
     "cx.kb",
     "cx.portal",
+    "cx.intents",
     "cx.automation",
     "cx.realtime",
     "cx.demo",

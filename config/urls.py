@@ -32,6 +32,7 @@ urlpatterns = [
     path("help/", include("cx.kb.help_urls")),
     path("sitemap.xml", include("cx.kb.sitemap_urls")),
     path("portal/", include("cx.portal.urls")),
+    path("intents/", include("cx.intents.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

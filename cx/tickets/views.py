@@ -347,6 +347,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "audit_trail": workspace.ticket_audit_trail(actor=request.user, ticket=ticket),
         "sla_badge_url": _optional_url("sla:ticket_badge", ticket.pk),
         "macro_menu_url": _optional_url("automation:macro_menu", ticket.pk),
+        "intent_panel_url": _optional_url("intents:ticket_panel", ticket.pk),
         "timeline_url": _optional_url("journeys:customer_timeline", ticket.requester_id),
         "satisfaction_url": _optional_url("surveys:ticket_satisfaction", ticket.pk),
         # Channel apps above tickets add a side panel to the ticket page (delivery state, calls...).

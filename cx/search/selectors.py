@@ -1,0 +1,49 @@
+"""Reads from search collections: hybrid (BM25 + embeddings) search with filters and snippets."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cx.core.errors import ValidationFailed
+from cx.search.embeddings import embed_texts
+from cx.search.engine import SearchHit, collection_index
+from cx.search.models import SearchCollection, SearchDocument
+from cx.search.services import validate_collection_name, validate_filters
+
+MAX_QUERY_CHARS = 1_000
+MAX_LIMIT = 100
+
+__all__ = ["SearchHit", "search_collection_stats", "search_hybrid", "text_embeddings"]
+
+
+def search_hybrid(*, collection: str, query: str, limit: int = 10,
+                  filters: dict[str, str] | None = None) -> list[SearchHit]:
+    """The best ``limit`` documents of ``collection`` for ``query`` whose filters match all of ``filters``.
+
+    Raises ValidationFailed for an empty or over-long query, a bad limit or bad filters; an unknown (not yet
+    used) collection has no documents and returns [].
+    """
+    validate_collection_name(collection)
+    if not isinstance(query, str) or not query.strip():
+        raise ValidationFailed("Enter something to search for.", fields={"query": "Must not be empty."})
+    if len(query) > MAX_QUERY_CHARS:
+        raise ValidationFailed("The search query is too long.",
+                               fields={"query": f"At most {MAX_QUERY_CHARS:,} characters (got {len(query):,})."})
+    if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise ValidationFailed("Invalid limit.", fields={"limit": f"Must be between 1 and {MAX_LIMIT}."})
+    clean_filters = validate_filters(filters)
+    return collection_index(collection).search(query=query.strip(), limit=limit, filters=clean_filters)
+
+
+def search_collection_stats() -> list[dict]:
+    """Every collection with its live document count and version (for admins and monitoring)."""
+    stats = []
+    for coll in SearchCollection.objects.order_by("name"):
+        live = SearchDocument.objects.filter(collection=coll, deleted=False).count()
+        stats.append({"name": coll.name, "documents": live, "version": coll.version, "updated_at": coll.updated_at})
+    return stats
+
+
+def text_embeddings(texts: list[str]) -> np.ndarray:
+    """The shipped sentence embeddings (L2-normalised float32 rows) for other apps' models, e.g. intents."""
+    return embed_texts(texts)
