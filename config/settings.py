@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "cx.webhooks",
     "cx.inbox",
     "cx.automation",
+    "cx.chat",
     "cx.realtime",
     "cx.demo",
 ]

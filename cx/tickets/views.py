@@ -341,6 +341,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "audit_trail": workspace.ticket_audit_trail(actor=request.user, ticket=ticket),
         "sla_badge_url": _optional_url("sla:ticket_badge", ticket.pk),
         "macro_menu_url": _optional_url("automation:macro_menu", ticket.pk),
+        "chat_panel_url": _optional_url("chat:ticket_panel", ticket.pk) if ticket.channel == "chat" else None,
         "timeline_url": _optional_url("journeys:customer_timeline", ticket.requester_id),
     }
     context.update(_conversation_context(request, ticket))
