@@ -118,7 +118,7 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
             return
         self.visitor_id, conversation = result
         self.last_typing = 0.0
-        self.typing_name = await _visitor_name(self.visitor_id)
+        self.typing_name = "Visitor"
         await self.channel_layer.group_add(push.visitor_group(self.visitor_id), self.channel_name)
         await self.accept()
         if conversation is not None and conversation["status"] != "ended":
@@ -137,6 +137,7 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(push.ticket_group(self.ticket_id), self.channel_name)
         self.ticket_id = ticket_id
         if ticket_id is not None:
+            self.typing_name = await _visitor_name(self.visitor_id)  # the pre-chat form may have named them
             await self.channel_layer.group_add(push.ticket_group(ticket_id), self.channel_name)
 
     # --- from the widget ---------------------------------------------------------------------------------
