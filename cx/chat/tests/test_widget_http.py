@@ -140,7 +140,7 @@ def _live_chat(widget, inbox):
 
 def test_a_visitor_uploads_a_file_into_the_chat_and_downloads_it(widget, chat_inbox, online_agent):
     online_agent()
-    w, visitor = _live_chat(widget, chat_inbox)
+    w, _visitor = _live_chat(widget, chat_inbox)
     upload = SimpleUploadedFile("receipt.pdf", b"%PDF-1.4 receipt", content_type="application/pdf")
     response = w.client.post(f"/chat/widget/{chat_inbox.widget_key}/upload", {"file": upload},
                              headers={"Origin": w.origin, "X-Visitor-Token": w.token})
