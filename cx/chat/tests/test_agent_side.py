@@ -113,7 +113,8 @@ def test_transfer_to_an_agent_and_to_a_team_and_end(online_agent, start_chat):
 
     neither = kim_client.post(f"/chat/conversations/{conversation.pk}/transfer/", {})
     assert neither.status_code == 422
-    both = kim_client.post(f"/chat/conversations/{conversation.pk}/transfer/", {"agent_id": sam.pk, "team_id": billing.pk})
+    both = kim_client.post(f"/chat/conversations/{conversation.pk}/transfer/",
+                           {"agent_id": sam.pk, "team_id": billing.pk})
     assert both.status_code == 422
 
     chat_accept(actor=kim, conversation=conversation)

@@ -60,7 +60,8 @@ def test_unknown_or_disabled_inbox_keys_get_404(widget, chat_inbox, admin_user):
     w = widget(chat_inbox)
     w.inbox = type(chat_inbox)(widget_key="no-such-key")
     response = w.session()
-    assert response.status_code == 404 and response.json()["error"]["fields"] == {"inbox": "unknown or disabled widget key"}
+    assert response.status_code == 404
+    assert response.json()["error"]["fields"] == {"inbox": "unknown or disabled widget key"}
     chat_inbox_update(actor=admin_user, inbox=chat_inbox, values={"is_active": False})
     assert widget(chat_inbox).session().status_code == 404
     assert not ChatVisitor.objects.exists()
@@ -85,7 +86,8 @@ def test_malformed_session_bodies_get_422(widget, chat_inbox, raw):
 
 def test_a_signed_identity_joins_the_existing_customer(widget, inbox_with_secret):
     created = inbox_with_secret()
-    known = customer_create(actor=None, display_name="Grace", identities=[{"kind": "email", "value": "grace@example.com"}])
+    known = customer_create(actor=None, display_name="Grace",
+                            identities=[{"kind": "email", "value": "grace@example.com"}])
     signature = identity_signature(secret=created.identity_secret, user_id="u-42", email="Grace@Example.com")
     response = widget(created.inbox).session(identity={"user_id": "u-42", "email": "Grace@Example.com", "name": "Grace",
                                                        "signature": signature})
@@ -98,7 +100,8 @@ def test_a_signed_identity_joins_the_existing_customer(widget, inbox_with_secret
 
 def test_a_forged_identity_signature_gets_403_and_joins_nobody(widget, inbox_with_secret):
     created = inbox_with_secret()
-    victim = customer_create(actor=None, display_name="Victim", identities=[{"kind": "email", "value": "v@example.com"}])
+    victim = customer_create(actor=None, display_name="Victim",
+                             identities=[{"kind": "email", "value": "v@example.com"}])
     wrong = identity_signature(secret="not-the-secret", user_id="", email="v@example.com")
     w = widget(created.inbox)
     w.session()
