@@ -40,7 +40,7 @@ async def _next(socket, kind: str, **match) -> dict:
     return await asyncio.wait_for(_wait(), EVENT_TIMEOUT)
 
 
-def test_a_reply_made_on_server_a_reaches_the_visitor_on_server_b(servers):
+def test_a_reply_made_on_server_a_reaches_the_visitor_on_server_b(servers):  # noqa: F811 - the imported fixture
     server_a, server_b = servers
     admin = user_create(actor=None, username="boss", email="boss@agents.example.test", password=None, role=Role.ADMIN)
     inbox = chat_inbox_create(actor=admin, values={"name": "Web"}).inbox
