@@ -603,7 +603,19 @@ def chat_offline_message(*, inbox: ChatInbox, visitor: ChatVisitor | None, name:
                          client_ip: str) -> WebFormResult:
     """Outside hours or with nobody online: the message becomes a ticket with channel ``web`` through the
     web form's service (confirmation email included), so it is answered by email."""
-    body = _clean_message(message)
+    errors: dict[str, str] = {}
+    if not _text(name, 200):
+        errors["name"] = "required"
+    try:
+        _clean_email(email)
+    except ValidationFailed:
+        errors["email"] = "not a valid email address"
+    try:
+        body = _clean_message(message)
+    except ValidationFailed as error:
+        errors["message"] = error.fields["body"]
+    if errors:
+        raise ValidationFailed("Some fields are missing or invalid.", fields=errors)
     page = visitor.current_url if visitor is not None else ""
     result = web_form_ticket_open(name=str(name or ""), email=str(email or ""),
                                   subject=f"Chat message left on {inbox.name}"[:250],

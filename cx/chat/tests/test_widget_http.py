@@ -202,7 +202,9 @@ def test_leaving_a_message_with_bad_fields_changes_nothing(widget, chat_inbox):
     response = w.post("/offline", {"name": "Omar", "email": "not-an-address", "message": "Hi"})
     assert response.status_code == 422 and "email" in response.json()["error"]["fields"]
     response = w.post("/offline", {"name": "Omar", "email": "o@example.com", "message": ""})
-    assert response.status_code == 422 and "body" in response.json()["error"]["fields"]
+    assert response.status_code == 422 and "message" in response.json()["error"]["fields"]
+    response = w.post("/offline", {})
+    assert set(response.json()["error"]["fields"]) == {"name", "email", "message"}
     assert not Ticket.objects.exists() and not mail.outbox
     assert not Customer.objects.exists()
     assert not ChatConversation.objects.exists()

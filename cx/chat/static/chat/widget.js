@@ -285,16 +285,23 @@
       }, function () { errorBox.textContent = "Upload failed."; });
   }
 
+  var outbox = [];  // frames that matter (start, message, end) wait for the socket to (re)open
   function send(frame) {
-    if (!state.socket || state.socket.readyState !== 1) { return false; }
+    if (!state.socket || state.socket.readyState !== 1) {
+      if (frame.type === "start" || frame.type === "message" || frame.type === "end") { outbox.push(frame); return true; }
+      return false;
+    }
     state.socket.send(JSON.stringify(frame));
     return true;
   }
 
   function onFrame(frame) {
     if (frame.type === "hello") {
-      if (frame.conversation) { state.conv = frame.conversation; }
-      render();
+      // After a reconnect the server's history is the truth; a form the visitor is filling in is kept.
+      var conv = frame.conversation;
+      if (conv && (!state.conv || state.conv.id !== conv.id || state.conv.status !== conv.status ||
+                   state.conv.messages.length !== conv.messages.length)) { state.conv = conv; render(); }
+      while (outbox.length) { send(outbox.shift()); }
     } else if (frame.type === "status") {
       var fresh = frame.conversation;
       if (fresh.messages) { showChat(fresh); }
