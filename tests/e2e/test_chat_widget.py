@@ -22,7 +22,7 @@ from cx.accounts.services import user_create, user_set_status
 from cx.chat.services import chat_inbox_create
 from cx.tickets.models import Channel, Ticket
 from tests.e2e.helpers import in_worker_thread
-from tests.e2e.conftest import _free_port
+from tests.support import free_port
 
 PASSWORD = "correct-horse-42"
 
@@ -35,7 +35,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture
 def host_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A customer's website: static HTML on its own origin (another port than cxdesk)."""
-    port = _free_port()
+    port = free_port()
     handler = functools.partial(_QuietHandler, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
