@@ -51,7 +51,7 @@ def _authenticate(widget_key: str, token: str, origin: str | None) -> tuple[int,
     visitor = selectors.visitor_by_public_id(inbox=inbox, public_id=public_id) if public_id else None
     if visitor is None:
         return CLOSE_BAD_TOKEN
-    services.chat_visitor_seen(visitor_id=visitor.pk)
+    services.chat_visitor_seen(visitor_id=visitor.pk, last_seen_at=visitor.last_seen_at)
     conversation = selectors.visitor_current_conversation(visitor=visitor)
     frame = selectors.conversation_frame(conversation=conversation, widget_key=inbox.widget_key) \
         if conversation else None
@@ -88,7 +88,7 @@ def _handle(visitor_id: int, kind: str, content: dict[str, Any]) -> dict[str, An
     if kind == "end":
         services.chat_visitor_end(visitor=visitor)
         return None
-    services.chat_visitor_seen(visitor_id=visitor_id)  # ping
+    services.chat_visitor_seen(visitor_id=visitor_id, last_seen_at=visitor.last_seen_at)  # ping
     return {"type": "pong"}
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cx.accounts.models import AccessLevel, User
@@ -557,8 +559,18 @@ def chat_visitor_page(*, visitor: ChatVisitor, url: Any, title: Any) -> ChatVisi
     return visitor
 
 
-def chat_visitor_seen(*, visitor_id: int) -> None:
-    ChatVisitor.objects.filter(pk=visitor_id).update(last_seen_at=timezone.now())
+SEEN_RESOLUTION_SECONDS = 30  # "last seen" is written at most this often per visitor (pings, reconnects)
+
+
+def chat_visitor_seen(*, visitor_id: int, last_seen_at=None) -> None:
+    """The visitor's widget is open (it connected or pinged); recent marks are not written again, so an open
+    tab costs a write every half minute at most, not one per ping."""
+    now = timezone.now()
+    if last_seen_at is not None and (now - last_seen_at).total_seconds() < SEEN_RESOLUTION_SECONDS:
+        return
+    cutoff = now - timedelta(seconds=SEEN_RESOLUTION_SECONDS)
+    ChatVisitor.objects.filter(Q(last_seen_at__lt=cutoff) | Q(last_seen_at__isnull=True), pk=visitor_id).update(
+        last_seen_at=now)
 
 
 def _system_note(conversation: ChatConversation, text: str) -> None:

@@ -21,6 +21,7 @@ from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cx.accounts.models import AccessLevel
@@ -49,6 +50,7 @@ def _widget_source() -> bytes:
     return WIDGET_JS.read_bytes()
 
 
+@gzip_page
 @require_GET
 def widget_js(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(_widget_source(), content_type="application/javascript; charset=utf-8")

@@ -19,7 +19,9 @@ from playwright.sync_api import Browser, Page, expect
 
 from cx.accounts.models import Role, User
 from cx.accounts.services import user_create, user_set_status
+from cx.chat.identity import identity_signature
 from cx.chat.services import chat_inbox_create
+from cx.customers.services import customer_create
 from cx.tickets.models import Channel, Ticket
 from tests.e2e.helpers import in_worker_thread
 from tests.support import free_port
@@ -45,23 +47,25 @@ def host_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     server.server_close()
 
 
-def _page_with_widget(folder: Path, server_url: str, widget_key: str) -> None:
+def _page_with_widget(folder: Path, server_url: str, widget_key: str, attributes: str = "") -> None:
     (folder / "index.html").write_text(
         "<!doctype html><html><head><meta charset='utf-8'><title>Acme pricing</title>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         "<style>button { background: hotpink; }</style></head>"
         "<body><h1>Acme plans</h1><p>Pro: 20 € a month.</p>"
-        f"<script src='{server_url}/chat/widget.js' data-inbox='{widget_key}' async></script></body></html>")
+        f"<script src='{server_url}/chat/widget.js' data-inbox='{widget_key}' {attributes} async></script>"
+        "</body></html>")
 
 
-def _setup(first_name: str, *, online: bool, origin: str):
+def _setup(first_name: str, *, online: bool, origin: str, with_secret: bool = False):
     suffix = uuid.uuid4().hex[:6]
 
     def work():
         admin = user_create(actor=None, username=f"boss-{suffix}", email=f"boss-{suffix}@agents.example.test",
                             password=None, role=Role.ADMIN)
-        inbox = chat_inbox_create(actor=admin, values={"name": f"Acme {suffix}", "allowed_origins": [origin],
-                                                       "greeting": "Hi! Ask us anything."}).inbox
+        created = chat_inbox_create(actor=admin, values={"name": f"Acme {suffix}", "allowed_origins": [origin],
+                                                         "greeting": "Hi! Ask us anything."})
+        inbox = created if with_secret else created.inbox
         agent = user_create(actor=None, username=f"{first_name.lower()}-{suffix}", password=PASSWORD,
                             email=f"{first_name.lower()}-{suffix}@agents.example.test", role=Role.AGENT,
                             first_name=first_name)
@@ -162,3 +166,40 @@ def test_with_every_agent_offline_the_message_becomes_a_ticket_and_an_email(brow
     ticket = Ticket.objects.get(requester__identities__value=email)
     assert ticket.channel == Channel.WEB
     assert f"#{ticket.pk}" in str(mail["Subject"]) or str(ticket.pk) in mail.get_body().get_content()
+
+
+def test_an_identified_visitor_gets_a_proactive_message_and_chats_as_the_known_customer(
+        browser: Browser, server_url, e2e_db, login, host_site):
+    site, folder = host_site
+    created, agent = _setup("Ria", online=True, origin=site, with_secret=True)
+    email = f"grace-{uuid.uuid4().hex[:6]}@example.com"
+    known = in_worker_thread(lambda: customer_create(actor=None, display_name="Grace Hopper",
+                                                     identities=[{"kind": "email", "value": email}]))
+    signature = identity_signature(secret=created.identity_secret, user_id="acct-1", email=email)
+    _page_with_widget(folder, server_url, created.inbox.widget_key,
+                      f"data-user-id='acct-1' data-user-email='{email}' data-user-name='Grace Hopper' "
+                      f"data-user-signature='{signature}'")
+
+    visitor = browser.new_context().new_page()
+    visitor.goto(f"{site}/index.html")
+    expect(visitor.get_by_role("button", name="Open chat")).to_be_visible(timeout=15_000)
+    visitor.evaluate("cxdesk('track', 'Viewed pricing', {plan: 'pro'})")
+    queued = visitor.evaluate("JSON.parse(localStorage.getItem('cxdesk.track.queue'))")
+    assert queued[-1]["type"] == "track" and queued[-1]["event"] == "Viewed pricing"
+    assert queued[-1]["properties"] == {"plan": "pro"} and queued[-1]["anonymousId"]
+
+    agent_page = browser.new_context().new_page()
+    login(agent_page, agent.username)
+    agent_page.goto(f"{server_url}/chat/")
+    agent_page.get_by_label("Message to Grace Hopper").fill("Hi Grace, can I help with the Pro plan?")
+    agent_page.get_by_role("button", name="Send").click()
+    expect(agent_page.get_by_text("Message sent to Grace Hopper.")).to_be_visible()
+
+    expect(visitor.get_by_text("Hi Grace, can I help with the Pro plan?")).to_be_visible()  # the widget opened
+    expect(visitor.get_by_label("Your name *")).to_have_value("Grace Hopper")
+    expect(visitor.get_by_label("Email *")).to_have_value(email)
+    visitor.get_by_label("Message *").fill("Yes please")
+    visitor.get_by_role("button", name="Start chat").click()
+    expect(visitor.get_by_text("Waiting for an agent…")).to_be_visible()
+    ticket = Ticket.objects.get(chat_conversation__inbox=created.inbox)
+    assert ticket.requester_id == known.pk
