@@ -262,6 +262,9 @@ def main() -> int:
           f"echo_p50_ms={_pct(stats.echo_ms, .5):.1f} echo_p95_ms={_pct(stats.echo_ms, .95):.1f} "
           f"reply_p50_ms={_pct(stats.reply_ms, .5):.1f} reply_p95_ms={_pct(stats.reply_ms, .95):.1f} "
           f"errors={errors}")
+    if errors:
+        tail = (home / "server.log").read_text(errors="replace").splitlines()[-15:]
+        print("server log (last lines):\n" + "\n".join(tail), file=sys.stderr)
     shutil.rmtree(home, ignore_errors=True)
     return 0
 

@@ -370,7 +370,8 @@ def _join_customer(visitor: ChatVisitor, known: Customer | None, name: str) -> C
 def chat_visitor_identify(*, visitor: ChatVisitor, identity: dict[str, Any]) -> ChatVisitor:
     """The host page vouches for its logged-in user (HMAC with the inbox's secret): the visitor joins that
     customer (found by external id, then email; created when new), merging the anonymous record into it."""
-    visitor = ChatVisitor.objects.select_for_update().select_related("inbox", "customer").get(pk=visitor.pk)
+    visitor = (ChatVisitor.objects.select_for_update(of=("self",)).select_related("inbox", "customer")
+               .get(pk=visitor.pk))
     user_id, email, name = _check_identity(inbox=visitor.inbox, identity=identity)
     known = customer_find_by_identity(kind="external", value=user_id) if user_id else None
     if known is None and email:
@@ -445,7 +446,8 @@ def _touchpoint(conversation: ChatConversation, kind: str, properties: dict[str,
 def chat_conversation_start(*, visitor: ChatVisitor, fields: Any, body: Any) -> ChatConversation:
     """The visitor sends the pre-chat form and a first message: a ticket with channel chat opens and agents'
     consoles are told. Only one live conversation per visitor (a second start returns the live one)."""
-    visitor = ChatVisitor.objects.select_for_update().select_related("inbox", "customer").get(pk=visitor.pk)
+    visitor = (ChatVisitor.objects.select_for_update(of=("self",)).select_related("inbox", "customer")
+               .get(pk=visitor.pk))
     inbox = visitor.inbox
     live = ChatConversation.objects.filter(visitor=visitor, status__in=(ConversationStatus.WAITING,
                                                                           ConversationStatus.ACTIVE)).first()
@@ -606,7 +608,8 @@ def _end(conversation: ChatConversation, *, by: str, actor: User | None) -> Chat
 @transaction.atomic
 def chat_visitor_end(*, visitor: ChatVisitor) -> ChatConversation:
     conversation = _live_conversation(visitor)
-    conversation = ChatConversation.objects.select_for_update().select_related("ticket").get(pk=conversation.pk)
+    conversation = (ChatConversation.objects.select_for_update(of=("self",)).select_related("ticket")
+                    .get(pk=conversation.pk))
     return _end(conversation, by="visitor", actor=None)
 
 
@@ -650,7 +653,7 @@ def chat_offline_message(*, inbox: ChatInbox, visitor: ChatVisitor | None, name:
 # --- The agent's side -----------------------------------------------------------------------------------
 
 def _lock_conversation(conversation: ChatConversation) -> ChatConversation:
-    return (ChatConversation.objects.select_for_update().select_related("ticket", "visitor", "inbox")
+    return (ChatConversation.objects.select_for_update(of=("self",)).select_related("ticket", "visitor", "inbox")
             .get(pk=conversation.pk))
 
 
