@@ -26,6 +26,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -227,6 +228,8 @@ def main() -> int:
         env["DATABASE_URL"] = args.database_url
     env.pop("REDIS_URL", None)
     cxdesk = shutil.which("cxdesk", path=str(Path(sys.executable).parent)) or "cxdesk"
+    # A SIGTERM (timeout, Ctrl-C from a wrapper) still runs the `finally` below, which stops the server.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     log = (home / "server.log").open("wb")
     server = subprocess.Popen([cxdesk, "run", "--host", "127.0.0.1", "--port", str(port)], cwd=REPO, env=env,
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -24,7 +24,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from cx.chat import push, selectors, services
-from cx.chat.identity import visitor_token_read
+from cx.chat.identity import visitor_token_claims
 from cx.chat.models import ChatVisitor
 from cx.core.errors import DomainError
 from cx.realtime.consumers import AgentGroupConsumer
@@ -39,23 +39,45 @@ CLOSE_BAD_TOKEN = 4401
 CLOSE_ORIGIN = 4403
 
 
+INBOX_CACHE_SECONDS = 30.0
+_inbox_cache: dict[str, tuple[float, int | None, tuple[str, ...]]] = {}
+
+
 @database_sync_to_async
-def _authenticate(widget_key: str, token: str, origin: str | None) -> tuple[int, dict[str, Any] | None] | int:
+def _inbox_facts_from_db(widget_key: str) -> tuple[int | None, tuple[str, ...]]:
     try:
         inbox = selectors.chat_inbox_by_widget_key(widget_key=widget_key)
     except DomainError:
-        return CLOSE_UNKNOWN_INBOX
-    if not selectors.origin_allowed(inbox, origin):
-        return CLOSE_ORIGIN
-    public_id = visitor_token_read(token, inbox_id=inbox.pk)
-    visitor = selectors.visitor_by_public_id(inbox=inbox, public_id=public_id) if public_id else None
+        return None, ()
+    return inbox.pk, tuple(inbox.allowed_origins)
+
+
+async def _inbox_facts(widget_key: str) -> tuple[int | None, tuple[str, ...]]:
+    """The inbox's id and allowed origins, kept for 30 s per process: a storm of reconnecting widgets (a
+    deploy, a network blip) is answered without a query each, so handshakes never wait behind chat writes."""
+    now = time.monotonic()
+    cached = _inbox_cache.get(widget_key)
+    if cached is not None and now - cached[0] < INBOX_CACHE_SECONDS:
+        return cached[1], cached[2]
+    inbox_id, origins = await _inbox_facts_from_db(widget_key)
+    if len(_inbox_cache) > 1000:
+        _inbox_cache.clear()
+    _inbox_cache[widget_key] = (now, inbox_id, origins)
+    return inbox_id, origins
+
+
+@database_sync_to_async
+def _visitor_hello(visitor_id: int, public_id: str, inbox_id: int) -> dict[str, Any] | int | None:
+    """Check the token's visitor and load the chat to show; CLOSE_BAD_TOKEN when the visitor is gone."""
+    visitor = (ChatVisitor.objects.select_related("inbox")
+               .filter(pk=visitor_id, public_id=public_id, inbox_id=inbox_id).first())
     if visitor is None:
         return CLOSE_BAD_TOKEN
     services.chat_visitor_seen(visitor_id=visitor.pk, last_seen_at=visitor.last_seen_at)
     conversation = selectors.visitor_current_conversation(visitor=visitor)
-    frame = selectors.conversation_frame(conversation=conversation, widget_key=inbox.widget_key) \
-        if conversation else None
-    return visitor.pk, frame
+    if conversation is None:
+        return None
+    return selectors.conversation_frame(conversation=conversation, widget_key=visitor.inbox.widget_key)
 
 
 def _visitor(visitor_id: int) -> ChatVisitor:
@@ -109,18 +131,30 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self) -> None:
         widget_key = self.scope["url_route"]["kwargs"]["widget_key"]
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
-        token = (query.get("token") or [""])[0]
+        claims = visitor_token_claims((query.get("token") or [""])[0])
         headers = dict(self.scope.get("headers") or [])
         origin = headers.get(b"origin", b"").decode("latin-1") or None
-        result = await _authenticate(widget_key, token, origin)
-        if isinstance(result, int):
-            await self.close(code=result)
+        inbox_id, origins = await _inbox_facts(widget_key)
+        if inbox_id is None:
+            await self.close(code=CLOSE_UNKNOWN_INBOX)
             return
-        self.visitor_id, conversation = result
+        if origins and origin and origin.rstrip("/").lower() not in origins:
+            await self.close(code=CLOSE_ORIGIN)
+            return
+        if claims is None or claims[0] != inbox_id:
+            await self.close(code=CLOSE_BAD_TOKEN)
+            return
+        _inbox, public_id, visitor_id = claims
+        # Accepted at once (no query yet); the visitor row is checked and the history sent right after.
+        self.visitor_id = visitor_id
         self.last_typing = 0.0
         self.typing_name = "Visitor"
-        await self.channel_layer.group_add(push.visitor_group(self.visitor_id), self.channel_name)
+        await self.channel_layer.group_add(push.visitor_group(visitor_id), self.channel_name)
         await self.accept()
+        conversation = await _visitor_hello(visitor_id, public_id, inbox_id)
+        if isinstance(conversation, int):
+            await self.close(code=CLOSE_BAD_TOKEN)
+            return
         if conversation is not None and conversation["status"] != "ended":
             await self._follow_ticket(await _live_ticket_id(self.visitor_id))
         await self.send_json({"type": "hello", "conversation": conversation})

@@ -17,8 +17,27 @@ VISITOR_TOKEN_SALT = "cx.chat.visitor"  # noqa: S105 - a namespace for signing, 
 VISITOR_TOKEN_MAX_AGE = 60 * 60 * 24 * 365  # a year: the widget keeps the same visitor across visits
 
 
-def visitor_token_issue(*, inbox_id: int, visitor_public_id: str) -> str:
-    return signing.dumps({"i": inbox_id, "v": visitor_public_id}, salt=VISITOR_TOKEN_SALT, compress=False)
+def visitor_token_issue(*, inbox_id: int, visitor_public_id: str, visitor_id: int | None = None) -> str:
+    """The visitor's credential. It also carries the visitor's row id, so the widget's socket can be
+    accepted without waiting for the database (the row is checked right after)."""
+    claims: dict = {"i": inbox_id, "v": visitor_public_id}
+    if visitor_id is not None:
+        claims["n"] = visitor_id
+    return signing.dumps(claims, salt=VISITOR_TOKEN_SALT, compress=False)
+
+
+def visitor_token_claims(token: str) -> tuple[int, str, int] | None:
+    """(inbox id, visitor public id, visitor row id) of a token this server issued, else None."""
+    if not isinstance(token, str) or not token or len(token) > 300:
+        return None
+    try:
+        data = signing.loads(token, salt=VISITOR_TOKEN_SALT, max_age=VISITOR_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    if (not isinstance(data, dict) or not isinstance(data.get("i"), int) or not isinstance(data.get("v"), str)
+            or not isinstance(data.get("n"), int)):
+        return None
+    return data["i"], data["v"], data["n"]
 
 
 def visitor_token_read(token: str, *, inbox_id: int) -> str | None:

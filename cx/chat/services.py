@@ -305,7 +305,7 @@ def chat_session_open(*, inbox: ChatInbox, token: str = "", page_url: str = "", 
     visitor.save()
     if identity:
         visitor = chat_visitor_identify(visitor=visitor, identity=identity)
-    token = visitor_token_issue(inbox_id=inbox.pk, visitor_public_id=visitor.public_id)
+    token = visitor_token_issue(inbox_id=inbox.pk, visitor_public_id=visitor.public_id, visitor_id=visitor.pk)
     return VisitorSession(visitor=visitor, token=token, is_new=is_new)
 
 
