@@ -13,6 +13,7 @@ from websockets.asyncio.client import connect
 from cx.accounts.models import Role
 from cx.accounts.services import api_token_create, user_create, user_set_status
 from cx.chat.services import chat_inbox_create
+from cx.tickets.services import ticket_statuses_ensure_defaults
 from tests.test_redis_channel_layer import (  # noqa: F401 - fixtures
     EVENT_TIMEOUT,
     _run,
@@ -31,17 +32,25 @@ def _post_json(url: str, data: dict, headers: dict[str, str]) -> dict:
         return json.loads(response.read())
 
 
-async def _next(socket, kind: str, **match) -> dict:
+async def _next(socket, kind: str) -> dict:
+    """The next frame of ``kind``; on a timeout the frames skipped meanwhile are in the error."""
+    skipped: list[dict] = []
+
     async def _wait() -> dict:
         while True:
             frame = json.loads(await socket.recv())
-            if frame.get("type") == kind and all(frame.get(k) == v for k, v in match.items()):
+            if frame.get("type") == kind:
                 return frame
-    return await asyncio.wait_for(_wait(), EVENT_TIMEOUT)
+            skipped.append(frame)
+    try:
+        return await asyncio.wait_for(_wait(), EVENT_TIMEOUT)
+    except TimeoutError:
+        raise AssertionError(f"no {kind} frame within {EVENT_TIMEOUT} s; got {skipped}") from None
 
 
 def test_a_reply_made_on_server_a_reaches_the_visitor_on_server_b(servers):  # noqa: F811 - the imported fixture
     server_a, server_b = servers
+    ticket_statuses_ensure_defaults()  # an earlier transactional test's flush removed the built-in statuses
     admin = user_create(actor=None, username="boss", email="boss@agents.example.test", password=None, role=Role.ADMIN)
     inbox = chat_inbox_create(actor=admin, values={"name": "Web"}).inbox
     cookie = _session_cookie("chat-agent")

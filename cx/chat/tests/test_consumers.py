@@ -19,13 +19,14 @@ from cx.accounts.services import user_create, user_set_status
 from cx.chat.models import ChatConversation, ConversationStatus
 from cx.chat.services import chat_accept, chat_inbox_create
 from cx.tickets.models import Channel, DeliveryStatus, Message, Ticket
-from cx.tickets.services import ticket_reply
+from cx.tickets.services import ticket_reply, ticket_statuses_ensure_defaults
 
 SITE = "https://shop.example.com"
 TIMEOUT = 5
 
 
 def _setup(allowed_origins=None):
+    ticket_statuses_ensure_defaults()  # a transactional test's flush may have removed the built-in statuses
     admin = user_create(actor=None, username="boss", email="boss@agents.example.test", password=None, role=Role.ADMIN)
     inbox = chat_inbox_create(actor=admin, values={"name": "Web", "allowed_origins": allowed_origins or []}).inbox
     agent = user_create(actor=None, username="sam", email="sam@agents.example.test", password=None,
