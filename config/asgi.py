@@ -11,14 +11,21 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from cx.chat.routing import visitor_websocket_urlpatterns  # noqa: E402
+from cx.chat.routing import websocket_urlpatterns as chat_websocket_urlpatterns  # noqa: E402
 from cx.realtime.routing import websocket_urlpatterns  # noqa: E402
 from cx.tickets.routing import websocket_urlpatterns as ticket_websocket_urlpatterns  # noqa: E402
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns + ticket_websocket_urlpatterns))
-        ),
-    }
+agent_websockets = AllowedHostsOriginValidator(
+    AuthMiddlewareStack(URLRouter(websocket_urlpatterns + ticket_websocket_urlpatterns + chat_websocket_urlpatterns))
 )
+# The chat widget runs on customers' own websites: its socket checks the inbox's allowed origins itself.
+visitor_websockets = URLRouter(visitor_websocket_urlpatterns)
+
+
+async def websockets(scope, receive, send):
+    app = visitor_websockets if scope["path"].startswith("/ws/chat/visitor/") else agent_websockets
+    return await app(scope, receive, send)
+
+
+application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets})

@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "cx.portal",
     "cx.intents",
     "cx.automation",
+    "cx.chat",
     "cx.realtime",
     "cx.demo",
 ]
@@ -129,8 +130,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Channels (WebSockets) -------------------------------------------------------------------------
 _redis_url = env_str("REDIS_URL")
 if _redis_url:
+    # redis-py's default 5 s read timeout equals channels-redis' 5 s BZPOPMIN: a reply a moment late (a busy
+    # machine) raised TimeoutError and closed every WebSocket of the process with 1011. Reads get 30 s.
     CHANNEL_LAYERS = {
-        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [_redis_url]}}
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                    "CONFIG": {"hosts": [{"address": _redis_url, "socket_timeout": 30}]}}
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}

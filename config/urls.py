@@ -33,6 +33,7 @@ urlpatterns = [
     path("sitemap.xml", include("cx.kb.sitemap_urls")),
     path("portal/", include("cx.portal.urls")),
     path("intents/", include("cx.intents.urls")),
+    path("chat/", include("cx.chat.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

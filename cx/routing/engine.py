@@ -25,7 +25,7 @@ from django.utils import timezone
 from cx.accounts.models import AgentStatus, User
 from cx.accounts.selectors import team_ids_of
 from cx.accounts.services import system_user_get
-from cx.routing import selectors
+from cx.routing import registry, selectors
 from cx.routing.matching import RuleSpec, TicketFacts, candidate_order, eligible, first_matching_rule
 from cx.routing.models import AgentRoutingProfile, RoundRobinCursor, RoutingMethod
 from cx.tickets.hooks import TicketChange, acting_automation
@@ -93,6 +93,8 @@ def _pick_agent(*, rule: RuleSpec, facts: TicketFacts) -> int | None:
         load = selectors.open_ticket_counts(user_ids=[candidate.user_id]).get(candidate.user_id, 0)
         if load >= profile.capacity:
             continue
+        if not registry.has_room(user_id=candidate.user_id, facts=facts):
+            continue  # a channel's own limit, e.g. concurrent chats (cx.chat)
         profile.last_routed_at = timezone.now()
         profile.save(update_fields=["last_routed_at", "updated_at"])
         cursor.last_user_id = candidate.user_id

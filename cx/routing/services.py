@@ -227,3 +227,9 @@ def routing_profile_update(*, actor: User, user_id: int, values: dict[str, Any],
                      data={"changes": changes})
         engine.reoffer_for_agent(user_id=agent.pk)
     return profile
+
+
+def routing_agent_room_freed(*, user_id: int) -> None:
+    """An app above routing freed some of an agent's capacity outside the ticket's status (a live chat
+    ended): re-offer waiting tickets of the agent's teams now rather than at the next periodic run."""
+    engine.reoffer_for_agent(user_id=user_id)

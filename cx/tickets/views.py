@@ -348,6 +348,7 @@ def _detail_context(request: HttpRequest, ticket: Ticket) -> dict[str, Any]:
         "sla_badge_url": _optional_url("sla:ticket_badge", ticket.pk),
         "macro_menu_url": _optional_url("automation:macro_menu", ticket.pk),
         "intent_panel_url": _optional_url("intents:ticket_panel", ticket.pk),
+        "chat_panel_url": _optional_url("chat:ticket_panel", ticket.pk) if ticket.channel == "chat" else None,
         "timeline_url": _optional_url("journeys:customer_timeline", ticket.requester_id),
         "satisfaction_url": _optional_url("surveys:ticket_satisfaction", ticket.pk),
         # Channel apps above tickets add a side panel to the ticket page (delivery state, calls...).
