@@ -290,6 +290,7 @@ def _register_routers() -> None:
     api.add_router("/v1/", "cx.notifications.api.router")
     api.add_router("/v1/", "cx.webhooks.api.router")
     api.add_router("/v1/", "cx.automation.api.router")
+    api.add_router("/v1/", "cx.mail.api.router")
 
 
 _register_routers()

@@ -25,6 +25,7 @@ urlpatterns = [
     path("notifications/", include("cx.notifications.urls")),
     path("support/", include("cx.inbox.urls")),
     path("automation/", include("cx.automation.urls")),
+    path("mail/", include("cx.mail.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
