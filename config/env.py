@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CXDESK_SMTP_LISTEN_HOST", "127.0.0.1", "Address the inbound SMTP listener binds to."),
     Setting("CXDESK_IMAP_POLL_SECONDS", "60",
             "How often `cxdesk run` polls IMAP mailboxes (servers with IDLE deliver sooner)."),
+    Setting("CXDESK_IMAP_CA_FILE", "", "Extra CA certificate file trusted for IMAPS (a private mail server's CA)."),
     Setting("CXDESK_DEFAULT_FROM_EMAIL", "cxdesk <support@cxdesk.localhost>", "Sender of system mail."),
     Setting("CXDESK_TASKS", "database", "Task backend: database (worker process) or immediate (run inline)."),
     Setting("CXDESK_MAX_REQUEST_BYTES", "1048576", "Largest request body accepted by the API (413 above)."),

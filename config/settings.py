@@ -220,6 +220,7 @@ if _email_provider and env_str("CXDESK_EMAIL_PROVIDER_API_KEY"):
 CXDESK_SMTP_LISTEN_PORT = env_int("CXDESK_SMTP_LISTEN_PORT")
 CXDESK_SMTP_LISTEN_HOST = env_str("CXDESK_SMTP_LISTEN_HOST")
 CXDESK_IMAP_POLL_SECONDS = env_int("CXDESK_IMAP_POLL_SECONDS")
+CXDESK_IMAP_CA_FILE = env_str("CXDESK_IMAP_CA_FILE")
 
 # --- Static & media --------------------------------------------------------------------------------
 STATIC_URL = "/static/"

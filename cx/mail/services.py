@@ -27,7 +27,7 @@ from django.utils import timezone
 from cx.accounts.models import AccessLevel, Team, User
 from cx.accounts.services import require_access, system_user_get
 from cx.core.audit import audit_record
-from cx.core.errors import Conflict, NotFound, ValidationFailed
+from cx.core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from cx.customers.models import Customer
 from cx.customers.selectors import customer_find_by_identity
 from cx.customers.services import customer_create
@@ -498,50 +498,55 @@ def inbound_email_receive(*, raw: bytes, source: str, recipients: list[str] | No
     if len(body) > MAX_BODY:
         body = body[:MAX_BODY - 40] + "\n\n[Message shortened; see the original.]"
     reply_html = strip_html_reply(parsed.html) if parsed.html else ""
-    customer = _customer_for(address=sender, name=parsed.from_name)
-    own = set(Mailbox.objects.values_list("address", flat=True))
-    cc_customers = []
-    for name, address in parsed.cc + [(n, a) for n, a in parsed.to]:
-        if address in own or address == sender or not _valid_address(address):
-            continue
-        if address in {a for _, a in parsed.cc}:
-            cc_customers.append(_customer_for(address=address, name=name))
-    cc_customers = cc_customers[:20]
-    ticket = _thread_ticket(parsed, customer)
-    external_id = parsed.message_id
-    uploads = _uploads(attachments)
-    if ticket is None:
-        rule = routing_rule_match(mailbox=mailbox, sender=sender, subject=parsed.subject, body=body)
-        priority = rule.priority if rule and rule.priority else Priority.NORMAL
-        subject = parsed.subject.strip() or body.splitlines()[0][:80] or "(no subject)"
-        opened = ticket_open_by_customer(requester=customer, subject=subject[:250], body=body, channel=Channel.EMAIL,
-                                         body_html="", external_id=external_id, ccs=cc_customers,
-                                         priority=priority, attachments=uploads)
-        ticket, message, is_new = opened.ticket, opened.message, True
-        changes: dict[str, Any] = {}
-        team = rule.team if rule and rule.team else mailbox.team
-        if team is not None:
-            changes["team_id"] = team.pk
-        if rule and rule.tags:
-            changes["tags"] = rule.tags
-        if changes:
-            ticket = ticket_update(actor=mail_system_user(), ticket=ticket, changes=changes)
-    else:
-        message = ticket_customer_reply(ticket=ticket, customer=customer, body=body, channel=Channel.EMAIL,
-                                        external_id=external_id, attachments=uploads)
-        is_new = message.ticket_id != ticket.pk
-        ticket = message.ticket
-        if cc_customers:
-            ticket.ccs.add(*[c for c in cc_customers if c.pk != ticket.requester_id])
-    if reply_html:
-        rewritten = _rewrite_inline_images(message, reply_html, attachments)
-        Message.objects.filter(pk=message.pk).update(
-            body_html=sanitize_html(rewritten, inline_url_prefix=INLINE_URL_PREFIX)[:MAX_BODY * 4])
-        row.full_html = sanitize_html(_rewrite_inline_images(message, parsed.html, attachments),
-                                      inline_url_prefix=INLINE_URL_PREFIX)[:MAX_BODY * 4]
-    if dropped:
-        ticket_reply(actor=mail_system_user(), ticket=ticket, visibility="internal", automated=True,
-                     body=f"Left out of the email (released from quarantine: {problem}): {', '.join(dropped)}")
+    try:
+        with transaction.atomic():
+            customer = _customer_for(address=sender, name=parsed.from_name)
+            own = set(Mailbox.objects.values_list("address", flat=True))
+            cc_customers = []
+            for name, address in parsed.cc + [(n, a) for n, a in parsed.to]:
+                if address in own or address == sender or not _valid_address(address):
+                    continue
+                if address in {a for _, a in parsed.cc}:
+                    cc_customers.append(_customer_for(address=address, name=name))
+            cc_customers = cc_customers[:20]
+            ticket = _thread_ticket(parsed, customer)
+            external_id = parsed.message_id
+            uploads = _uploads(attachments)
+            if ticket is None:
+                rule = routing_rule_match(mailbox=mailbox, sender=sender, subject=parsed.subject, body=body)
+                priority = rule.priority if rule and rule.priority else Priority.NORMAL
+                subject = parsed.subject.strip() or body.splitlines()[0][:80] or "(no subject)"
+                opened = ticket_open_by_customer(requester=customer, subject=subject[:250], body=body,
+                                                 channel=Channel.EMAIL, external_id=external_id, ccs=cc_customers,
+                                                 priority=priority, attachments=uploads)
+                ticket, message, is_new = opened.ticket, opened.message, True
+                changes: dict[str, Any] = {}
+                team = rule.team if rule and rule.team else mailbox.team
+                if team is not None:
+                    changes["team_id"] = team.pk
+                if rule and rule.tags:
+                    changes["tags"] = rule.tags
+                if changes:
+                    ticket = ticket_update(actor=mail_system_user(), ticket=ticket, changes=changes)
+            else:
+                message = ticket_customer_reply(ticket=ticket, customer=customer, body=body, channel=Channel.EMAIL,
+                                                external_id=external_id, attachments=uploads)
+                is_new = message.ticket_id != ticket.pk
+                ticket = message.ticket
+                if cc_customers:
+                    ticket.ccs.add(*[c for c in cc_customers if c.pk != ticket.requester_id])
+            if reply_html:
+                rewritten = _rewrite_inline_images(message, reply_html, attachments)
+                Message.objects.filter(pk=message.pk).update(
+                    body_html=sanitize_html(rewritten, inline_url_prefix=INLINE_URL_PREFIX)[:MAX_BODY * 4])
+                row.full_html = sanitize_html(_rewrite_inline_images(message, parsed.html, attachments),
+                                              inline_url_prefix=INLINE_URL_PREFIX)[:MAX_BODY * 4]
+            if dropped:
+                ticket_reply(actor=mail_system_user(), ticket=ticket, visibility="internal", automated=True,
+                             body=f"Left out of the email (released from quarantine: {problem}): {', '.join(dropped)}")
+    except DomainError as error:
+        # e.g. no active "new" status: keep the mail, tell the admin, let them release it once fixed.
+        return _quarantine(row, f"could not create the ticket: {error.message}")
     row.status = InboundStatus.ACCEPTED
     row.reason = "new ticket" if is_new else "added to the ticket"
     row.ticket, row.ticket_message = ticket, message
