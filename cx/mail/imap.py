@@ -19,7 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from django.db import close_old_connections
+from django.db import DatabaseError, close_old_connections
 from django.utils import timezone
 
 from cx.mail.models import InboundSource, Mailbox
@@ -194,7 +194,8 @@ class ImapWatcher(threading.Thread):
             except (TimeoutError, OSError, imaplib.IMAP4.error, imaplib.IMAP4.abort, ssl.SSLError) as error:
                 message = f"{type(error).__name__}: {error}"[:480]
                 logger.warning("IMAP %s: %s; reconnecting in %.0f s", mailbox.address, message, backoff)
-                Mailbox.objects.filter(pk=mailbox.pk).update(imap_last_error=message)
+                with contextlib.suppress(DatabaseError):
+                    Mailbox.objects.filter(pk=mailbox.pk).update(imap_last_error=message)
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, 300.0)
             finally:
