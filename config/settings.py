@@ -211,6 +211,8 @@ if _email_provider:
 ANYMAIL = {
     "WEBHOOK_SECRET": env_str("CXDESK_INBOUND_WEBHOOK_SECRET"),
     "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("CXDESK_MAILGUN_WEBHOOK_SIGNING_KEY"),
+    # Confirming needs boto3 and AWS credentials; confirm the SNS subscription in the AWS console instead.
+    "AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": False,
 }
 if _email_provider and env_str("CXDESK_EMAIL_PROVIDER_API_KEY"):
     _key_setting = {"mailgun": "MAILGUN_API_KEY", "sendgrid": "SENDGRID_API_KEY",

@@ -3,6 +3,8 @@ message (agents who may see its ticket), inline images and raw downloads, and pr
 
 from __future__ import annotations
 
+import json
+
 from anymail.webhooks.amazon_ses import AmazonSESInboundWebhookView
 from anymail.webhooks.mailgun import MailgunInboundWebhookView
 from anymail.webhooks.postmark import PostmarkInboundWebhookView
@@ -19,6 +21,7 @@ from cx.core.views import render_domain_error
 from cx.mail import selectors, services
 from cx.mail.forms import MailboxForm, RoutingRuleForm
 from cx.mail.models import InboundStatus
+from cx.mail.sns import SnsSignatureError, verify_sns_message
 
 # Raster images render inline; everything else (SVG, HTML, PDFs...) is only ever downloaded.
 INLINE_SAFE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp"}
@@ -245,4 +248,10 @@ def provider_inbound(request: HttpRequest, provider: str) -> HttpResponse:
         # Anymail would accept unauthenticated posts with only a warning; cxdesk refuses them.
         return JsonResponse({"error": {"code": "not_configured", "message": "Inbound webhooks for this provider "
                              "are not configured on this server.", "fields": {}}}, status=403)
+    if provider == "amazon_ses" and request.method == "POST":
+        try:
+            verify_sns_message(json.loads(request.body or b"{}"))
+        except (ValueError, SnsSignatureError) as error:
+            return JsonResponse({"error": {"code": "invalid_signature", "message": str(error),
+                                           "fields": {"Signature": "invalid"}}}, status=400)
     return view(request)
