@@ -161,12 +161,13 @@ def idle_wait(client: imaplib.IMAP4, seconds: float, stop: threading.Event | Non
 class ImapWatcher(threading.Thread):
     """Keeps one mailbox's folder drained; survives disconnects and server restarts."""
 
-    def __init__(self, mailbox_id: int, *, interval: float, stop: threading.Event) -> None:
+    def __init__(self, mailbox_id: int, *, interval: float, stop: threading.Event, max_backoff: float = 300.0) -> None:
         super().__init__(name=f"imap-{mailbox_id}", daemon=True)
         self.mailbox_id = mailbox_id
         self.interval = interval
         self.stop = stop
         self.rounds = 0
+        self.max_backoff = max_backoff
 
     def run(self) -> None:
         backoff = 1.0
@@ -197,7 +198,7 @@ class ImapWatcher(threading.Thread):
                 with contextlib.suppress(DatabaseError):
                     Mailbox.objects.filter(pk=mailbox.pk).update(imap_last_error=message)
                 self.stop.wait(backoff)
-                backoff = min(backoff * 2, 300.0)
+                backoff = min(backoff * 2, self.max_backoff)
             finally:
                 if client is not None:
                     with contextlib.suppress(Exception):

@@ -17,8 +17,8 @@ class Mailbox(models.Model):
     max_attachments = models.PositiveSmallIntegerField(default=10)
     sender_rate_limit = models.PositiveSmallIntegerField(
         default=20, help_text="Most messages one sender may send per hour before the rest is quarantined.")
+    # The acknowledgement is an automated reply on the ticket: it goes out as "Re: <subject> [#id]".
     auto_ack_enabled = models.BooleanField(default=False)
-    auto_ack_subject = models.CharField(max_length=200, default="We received your request [#{{ticket.id}}]")
     auto_ack_body = models.TextField(
         default="Hello {{customer.name}},\n\nthank you for writing to us. Your request has the number "
                 "#{{ticket.id}}; simply reply to this email to add to it.\n")

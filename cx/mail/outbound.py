@@ -9,6 +9,7 @@ ones mark the message as not delivered.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 import socket
@@ -23,7 +24,9 @@ from django.utils import timezone
 from django.utils.html import escape, linebreaks
 from django_tasks import task
 
+from cx.core.errors import DomainError
 from cx.customers.models import CustomerIdentity
+from cx.journeys.services import touchpoint_record
 from cx.mail.models import EmailThreadId, InboundEmail, Mailbox, OutboundEmail, OutboundStatus, ThreadDirection
 from cx.tickets.hooks import TicketChange
 from cx.tickets.models import AuthorType, Channel, Message, Visibility
@@ -153,9 +156,16 @@ def send_outbound_email(*, outbound_id: int) -> str:
         logger.warning("outbound email %s failed: %s", outbound_id, reason)
         return "failed"
     now = timezone.now()
-    OutboundEmail.objects.filter(pk=outbound_id).update(status=OutboundStatus.SENT, attempts=attempts, sent_at=now,
-                                                        last_error="")
+    OutboundEmail.objects.filter(pk=outbound_id).update(status=OutboundStatus.SENT, attempts=attempts,
+                                                        sent_at=now, last_error="")
     Message.objects.filter(pk=outbound.ticket_message_id).update(delivery_status="sent", delivery_error="")
+    ticket = outbound.ticket_message.ticket
+    # The journey sees the email itself (also for web-form tickets answered by email). An erased customer
+    # takes no new touchpoints; the delivery stays recorded either way.
+    with contextlib.suppress(DomainError), transaction.atomic():
+        touchpoint_record(customer=ticket.requester, kind="email.sent", channel="email", stage="support",
+                          occurred_at=now, properties={"ticket_id": ticket.pk, "subject": ticket.subject[:120]},
+                          source="mail", external_id=outbound.message_id)
     return "sent"
 
 

@@ -40,7 +40,6 @@ class MailboxOut(Schema):
     max_attachments: int
     sender_rate_limit: int
     auto_ack_enabled: bool
-    auto_ack_subject: str
     auto_ack_body: str
     imap_enabled: bool
     imap_host: str

@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from cx.accounts.models import AccessLevel, User
 from cx.accounts.services import require_access
 from cx.core.errors import NotFound
-from cx.mail.models import InboundEmail, InboundStatus, Mailbox, RoutingRule
+from cx.mail.models import BouncingAddress, InboundEmail, InboundStatus, Mailbox, RoutingRule
 from cx.tickets.models import Attachment
 from cx.tickets.selectors import message_get_for, ticket_get_for
 
@@ -30,6 +30,11 @@ def routing_rule_get(*, actor: User, mailbox: Mailbox, rule_id: int) -> RoutingR
     if rule is None:
         raise NotFound(f"No rule with id {rule_id} in this mailbox.")
     return rule
+
+
+def bouncing_list(*, actor: User, token_scope: AccessLevel | None = None) -> QuerySet[BouncingAddress]:
+    require_access(actor, AccessLevel.ADMIN, token_scope=token_scope)
+    return BouncingAddress.objects.select_related("customer").order_by("-last_bounced_at")
 
 
 def inbound_list(*, actor: User, status: str = InboundStatus.QUARANTINED,

@@ -72,13 +72,13 @@ def mail_system_user() -> User:
 
 MAILBOX_FIELDS = {
     "address", "brand_name", "team_id", "signature", "is_active", "max_message_bytes", "max_attachment_bytes",
-    "max_attachments", "sender_rate_limit", "auto_ack_enabled", "auto_ack_subject", "auto_ack_body",
+    "max_attachments", "sender_rate_limit", "auto_ack_enabled", "auto_ack_body",
     "imap_enabled", "imap_host", "imap_port", "imap_ssl", "imap_username", "imap_password", "imap_folder",
     "imap_processed_folder",
 }
 _LIMITS = {"max_message_bytes": (1024, GLOBAL_MAX_MESSAGE_BYTES), "max_attachment_bytes": (1, MAX_ATTACHMENT_BYTES),
            "max_attachments": (0, MAX_ATTACHMENTS), "sender_rate_limit": (1, 10_000), "imap_port": (1, 65535)}
-_TEXT_LIMITS = {"brand_name": 100, "auto_ack_subject": 200, "imap_host": 255, "imap_username": 255,
+_TEXT_LIMITS = {"brand_name": 100, "imap_host": 255, "imap_username": 255,
                 "imap_password": 255, "imap_folder": 100, "imap_processed_folder": 100, "signature": 5000,
                 "auto_ack_body": 10_000}
 
@@ -593,6 +593,18 @@ def inbound_email_release(*, actor: User, inbound: InboundEmail) -> InboundEmail
     audit_record(actor=actor, action="mail.released", target_type="inbound_email", target_id=inbound.pk,
                  data={"result_id": result.pk, "result": result.status})
     return result
+
+
+@transaction.atomic
+def bouncing_address_clear(*, actor: User, address_id: int, token_scope: AccessLevel | None = None) -> None:
+    """An admin confirms the address works again (e.g. the customer fixed their mailbox)."""
+    require_access(actor, AccessLevel.ADMIN, token_scope=token_scope)
+    entry = BouncingAddress.objects.filter(pk=address_id).first()
+    if entry is None:
+        raise NotFound(f"No bouncing address with id {address_id}.")
+    audit_record(actor=actor, action="mail.bounce_cleared", target_type="bouncing_address", target_id=entry.pk,
+                 data={"address": entry.address})
+    entry.delete()
 
 
 def anymail_inbound_received(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:

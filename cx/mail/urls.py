@@ -12,6 +12,7 @@ urlpatterns = [
     path("mailboxes/<int:mailbox_id>/delete/", views.mailbox_delete, name="mailbox_delete"),
     path("mailboxes/<int:mailbox_id>/rules/", views.rule_create, name="rule_create"),
     path("mailboxes/<int:mailbox_id>/rules/<int:rule_id>/delete/", views.rule_delete, name="rule_delete"),
+    path("bouncing/<int:address_id>/clear/", views.bouncing_clear, name="bouncing_clear"),
     path("received/", views.inbound_list, name="inbound"),
     path("received/<int:inbound_id>/", views.inbound_detail, name="inbound_detail"),
     path("received/<int:inbound_id>/raw/", views.inbound_raw, name="inbound_raw"),

@@ -44,9 +44,11 @@ def mailbox_list(request: HttpRequest) -> HttpResponse:
     try:
         mailboxes = list(selectors.mailbox_list(actor=request.user))
         quarantined = selectors.inbound_list(actor=request.user).count()
+        bouncing = list(selectors.bouncing_list(actor=request.user)[:100])
     except DomainError as error:
         return _error_page(request, error)
     return render(request, "mail/mailbox_list.html", {"mailboxes": mailboxes, "quarantined": quarantined,
+                                                      "bouncing": bouncing,
                                                       "smtp_port": settings.CXDESK_SMTP_LISTEN_PORT})
 
 
@@ -165,6 +167,16 @@ def inbound_release(request: HttpRequest, inbound_id: int) -> HttpResponse:
     if result.ticket_id:
         return redirect("tickets:detail", ticket_id=result.ticket_id)
     return redirect("mail:inbound")
+
+
+@login_required
+@require_POST
+def bouncing_clear(request: HttpRequest, address_id: int) -> HttpResponse:
+    try:
+        services.bouncing_address_clear(actor=request.user, address_id=address_id)
+    except DomainError as error:
+        return _error_page(request, error)
+    return redirect("mail:mailboxes")
 
 
 @login_required

@@ -112,3 +112,18 @@ def test_the_inline_image_view_serves_images_inline_and_anything_else_as_a_downl
     assert risky["Content-Type"] == "application/octet-stream" and "attachment" in risky["Content-Disposition"]
     client.logout()
     assert client.get(f"/mail/inline/{image.pk}/").status_code == 302  # to the login page
+
+
+def test_admins_see_bouncing_addresses_and_can_clear_them(client, admin_user, mailbox):
+    from cx.mail.models import BouncingAddress
+    from cx.mail.tests.test_inbound import CORPUS
+
+    inbound_email_receive(raw=(CORPUS / "flanker__bounce__gmail-no-dns.eml").read_bytes(), source="smtp",
+                          recipients=["support@acme.test"])
+    entry = BouncingAddress.objects.get()
+    client.force_login(admin_user)
+    page = client.get("/mail/")
+    assert b"user@example.comm" in page.content
+    assert client.post(f"/mail/bouncing/{entry.pk}/clear/").status_code == 302
+    assert not BouncingAddress.objects.exists()
+    assert client.post(f"/mail/bouncing/{entry.pk}/clear/").status_code == 404

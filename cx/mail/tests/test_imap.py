@@ -85,7 +85,8 @@ def test_without_a_processed_folder_mail_is_flagged_and_not_fetched_twice(doveco
 def test_the_watcher_gets_new_mail_by_idle_and_survives_a_server_restart(dovecot):
     mailbox = _mailbox(dovecot)
     stop = threading.Event()
-    watcher = ImapWatcher(mailbox.pk, interval=600, stop=stop)  # only IDLE can bring mail in time
+    # interval 600 s: only IDLE can bring the mail in time; reconnect attempts at most 2 s apart.
+    watcher = ImapWatcher(mailbox.pk, interval=600, stop=stop, max_backoff=2)
     watcher.start()
     try:
         _wait(lambda: watcher.rounds >= 1, "the first poll")
@@ -95,7 +96,7 @@ def test_the_watcher_gets_new_mail_by_idle_and_survives_a_server_restart(dovecot
         _wait(lambda: Mailbox.objects.get(pk=mailbox.pk).imap_last_error != "", "the disconnect to be noticed")
         dovecot.start()
         _deliver(dovecot, "After the restart")
-        _wait(lambda: Ticket.objects.filter(subject="After the restart").exists(), "the reconnect", timeout=60)
+        _wait(lambda: Ticket.objects.filter(subject="After the restart").exists(), "the reconnect", timeout=90)
         assert Mailbox.objects.get(pk=mailbox.pk).imap_last_error == ""
     finally:
         stop.set()

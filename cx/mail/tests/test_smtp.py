@@ -128,6 +128,9 @@ def test_an_agent_reply_threads_out_and_the_customers_answer_comes_back_into_the
     assert "Acme Support team" in sent.get_body(("plain",)).get_content()
     assert sent.get_body(("html",)) is not None
     assert Message.objects.get(pk=reply.pk).delivery_status == "sent"
+    from cx.journeys.models import Touchpoint
+
+    assert Touchpoint.objects.filter(kind="email.sent", channel="email", customer=ticket.requester).exists()
 
     # The customer answers from a real mail client library, using only the headers it received.
     answer = EmailMessage()
