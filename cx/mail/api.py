@@ -41,7 +41,7 @@ def mailbox_list(request: HttpRequest):
              openapi_extra={"requestBody": {"content": {"application/json": {"schema": {"type": "object"}}}}})
 def mailbox_create(request: HttpRequest):
     mailbox = services.mailbox_create(actor=request.auth, values=_body(request), token_scope=_scope(request))
-    return 201, mailbox
+    return mailbox
 
 
 @router.get("/mailboxes/{int:mailbox_id}", response=MailboxOut, summary="One mailbox (admins)")
@@ -61,7 +61,6 @@ def mailbox_update(request: HttpRequest, mailbox_id: int):
 def mailbox_delete(request: HttpRequest, mailbox_id: int):
     mailbox = selectors.mailbox_get(actor=request.auth, mailbox_id=mailbox_id, token_scope=_scope(request))
     services.mailbox_delete(actor=request.auth, mailbox=mailbox, token_scope=_scope(request))
-    return 204, None
 
 
 @router.post("/mailboxes/{int:mailbox_id}/rules", response={201: RoutingRuleOut}, summary="Add a routing rule")
@@ -69,7 +68,7 @@ def rule_create(request: HttpRequest, mailbox_id: int, payload: RoutingRuleIn):
     mailbox = selectors.mailbox_get(actor=request.auth, mailbox_id=mailbox_id, token_scope=_scope(request))
     rule = services.routing_rule_create(actor=request.auth, mailbox=mailbox, values=payload.dict(),
                                         token_scope=_scope(request))
-    return 201, rule
+    return rule
 
 
 @router.delete("/mailboxes/{int:mailbox_id}/rules/{int:rule_id}", response={204: None},
@@ -78,7 +77,6 @@ def rule_delete(request: HttpRequest, mailbox_id: int, rule_id: int):
     mailbox = selectors.mailbox_get(actor=request.auth, mailbox_id=mailbox_id, token_scope=_scope(request))
     rule = selectors.routing_rule_get(actor=request.auth, mailbox=mailbox, rule_id=rule_id)
     services.routing_rule_delete(actor=request.auth, rule=rule, token_scope=_scope(request))
-    return 204, None
 
 
 @router.get("/mail/received", response=list[InboundOut], summary="Received mail by status (admins)")
@@ -102,4 +100,4 @@ def inbound_upload(request: HttpRequest, recipient: str = ""):
         raise ValidationFailed("Send the message as the request body.", fields={"body": "required"})
     row = services.inbound_email_receive(raw=request.body, source=InboundSource.API,
                                          recipients=[recipient] if recipient else None)
-    return 201, row
+    return row

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from cx.accounts.models import AccessLevel, User
 from cx.accounts.services import require_access
-from cx.core.errors import NotFound
+from cx.core.errors import NotFound, ValidationFailed
 from cx.mail.models import BouncingAddress, InboundEmail, InboundStatus, Mailbox, RoutingRule
 from cx.tickets.models import Attachment
 from cx.tickets.selectors import message_get_for, ticket_get_for
@@ -41,6 +41,8 @@ def inbound_list(*, actor: User, status: str = InboundStatus.QUARANTINED,
                  token_scope: AccessLevel | None = None) -> QuerySet[InboundEmail]:
     """Received mail by status (admins): the quarantine and what happened to the rest."""
     require_access(actor, AccessLevel.ADMIN, token_scope=token_scope)
+    if status and status not in InboundStatus.values:
+        raise ValidationFailed("Unknown status.", fields={"status": f"one of {', '.join(InboundStatus.values)}"})
     qs = InboundEmail.objects.select_related("mailbox")
     return qs.filter(status=status) if status else qs
 

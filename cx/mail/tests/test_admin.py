@@ -84,6 +84,12 @@ def test_the_api_manages_mailboxes_and_never_returns_the_imap_password(api_clien
     assert api.get("/api/v1/mailboxes").json()[0]["rules"][0]["sender_domain"] == "vip.test"
     agent = api_client(token_for(agent_user, "write"))
     assert agent.get("/api/v1/mailboxes").status_code == 403
+    rule_id = rule.json()["id"]
+    assert api.delete(f"/api/v1/mailboxes/{body['id']}/rules/{rule_id}").status_code == 204
+    assert api.delete(f"/api/v1/mailboxes/{body['id']}/rules/{rule_id}").status_code == 404
+    assert api.get("/api/v1/mail/received", status="bogus").status_code == 422
+    assert api.delete(f"/api/v1/mailboxes/{body['id']}").status_code == 204
+    assert not Mailbox.objects.exists()
 
 
 def test_raw_mail_can_be_posted_to_the_api(api_client, admin_user, token_for, mailbox, build_mail):
