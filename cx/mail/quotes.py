@@ -17,7 +17,8 @@ import nh3
 _WROTE = (r"wrote|writes|schrieb|a écrit|escribió|scrisse|schreef|skrev|kirjoitti|napisał|написал|escreveu"
           r"|yazd\u0131|napsal")
 _ON_WROTE = re.compile(
-    rf"^\s*[-\s]*(On|Am|Le|El|Il|Op|Den|Em|Dnia|W dniu|Le|Às)\b.{{0,300}}?\b({_WROTE})\s*:?\s*$", re.I | re.S)
+    rf"^\s*[-\s]*(On|Am|Le|El|Il|Op|Den|Em|Dnia|W dniu|Le|Às)\b.{{0,300}}?\b({_WROTE})"
+    rf"(\s*:?\s*$|\b.{{1,200}}:\s*$)", re.I | re.S)  # German & co. put the name after the verb
 _ORIGINAL = re.compile(
     r"^\s*-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|Mensaje original|"
     r"Messaggio originale|Oorspronkelijk bericht|Forwarded message|Reply message|Original)\s*-{2,}\s*$", re.I)
