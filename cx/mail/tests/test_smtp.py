@@ -107,7 +107,7 @@ def test_malformed_mail_is_quarantined_not_crashing_the_listener(listener):
 
 
 def test_an_agent_reply_threads_out_and_the_customers_answer_comes_back_into_the_same_ticket(listener, sink,
-                                                                                              make_user):
+                                                                                              make_user, client):
     _send(listener.port, _mail())
     ticket = Ticket.objects.get()
     agent = make_user("agent", "alex")
@@ -128,6 +128,8 @@ def test_an_agent_reply_threads_out_and_the_customers_answer_comes_back_into_the
     assert "Acme Support team" in sent.get_body(("plain",)).get_content()
     assert sent.get_body(("html",)) is not None
     assert Message.objects.get(pk=reply.pk).delivery_status == "sent"
+    client.force_login(agent)
+    assert 'delivery-sent">Sent<' in client.get(f"/tickets/{ticket.pk}/").content.decode()
     from cx.journeys.models import Touchpoint
 
     assert Touchpoint.objects.filter(kind="email.sent", channel="email", customer=ticket.requester).exists()
@@ -180,7 +182,7 @@ def test_a_temporary_smtp_failure_is_retried_then_sent(listener, settings, make_
         controller.stop()
 
 
-def test_a_permanent_failure_marks_the_message_not_delivered(listener, settings, make_user):
+def test_a_permanent_failure_marks_the_message_not_delivered(listener, settings, make_user, client):
     _send(listener.port, _mail())
     ticket = Ticket.objects.get()
 
@@ -198,3 +200,6 @@ def test_a_permanent_failure_marks_the_message_not_delivered(listener, settings,
         controller.stop()
     message = Message.objects.get(pk=reply.pk)
     assert message.delivery_status == "failed" and "550" in message.delivery_error
+    client.force_login(message.author_agent)
+    page = client.get(f"/tickets/{ticket.pk}/").content.decode()
+    assert "Not delivered" in page and "user unknown" in page
