@@ -111,7 +111,10 @@ def test_an_agent_reply_threads_out_and_the_customers_answer_comes_back_into_the
     _send(listener.port, _mail())
     ticket = Ticket.objects.get()
     agent = make_user("agent", "alex")
-    reply = ticket_reply(actor=agent, ticket=ticket, body="It left our warehouse today.")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    label = SimpleUploadedFile("label.pdf", b"%PDF-1.4 shipping label", content_type="application/pdf")
+    reply = ticket_reply(actor=agent, ticket=ticket, body="It left our warehouse today.", attachments=[label])
     deadline = time.monotonic() + 10
     while not sink.messages and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -127,6 +130,8 @@ def test_an_agent_reply_threads_out_and_the_customers_answer_comes_back_into_the
     assert sent.get_body(("plain",)).get_content().startswith("It left our warehouse today.")
     assert "Acme Support team" in sent.get_body(("plain",)).get_content()
     assert sent.get_body(("html",)) is not None
+    attached = [(a.get_filename(), a.get_content()) for a in sent.iter_attachments()]
+    assert attached == [("label.pdf", b"%PDF-1.4 shipping label")]
     assert Message.objects.get(pk=reply.pk).delivery_status == "sent"
     client.force_login(agent)
     assert 'delivery-sent">Sent<' in client.get(f"/tickets/{ticket.pk}/").content.decode()
