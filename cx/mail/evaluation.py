@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from cx.mail.parsing import ParsedEmail, parse_message
+from cx.mail.parsing import TOO_DEEP, ParsedEmail, parse_message
 from cx.mail.quotes import sanitize_html, strip_reply
 from cx.mail.safety import archive_problem
 
@@ -27,6 +27,8 @@ def rejection_reason(parsed: ParsedEmail, size: int) -> str | None:
     """Why the pipeline would not open or update a ticket with this message (default mailbox limits)."""
     if size > DEFAULT_MAX_MESSAGE_BYTES:
         return f"message too large: {size // 1024} KB"
+    if TOO_DEEP in parsed.defects:
+        return f"malformed: {TOO_DEEP} (a MIME bomb)"
     if parsed.is_complaint:
         return "spam complaint report (marks the address, opens no ticket)"
     if parsed.is_bounce:

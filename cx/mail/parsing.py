@@ -13,6 +13,7 @@ import codecs
 import contextlib
 import email
 import email.header
+import email.parser
 import email.utils
 import html
 import re
@@ -31,6 +32,7 @@ CHARSET_ALIASES = {
     "x-unknown": "utf-8", "unknown-8bit": "utf-8", "unknown": "utf-8", "x-user-defined": "cp1252",
     "utf8": "utf-8", "unicode-1-1-utf-7": "utf-7", "x-mac-roman": "mac_roman", "macintosh": "mac_roman",
 }
+TOO_DEEP = "MIME nesting too deep"
 MAX_PARTS = 500  # a MIME tree larger than this is a bomb, not a message
 MAX_DEPTH = 20
 _UUENCODE_BLOCK = re.compile(r"^begin [0-7]{3,4} (?P<name>[^\r\n]+)\r?\n(?P<body>.*?)^end\s*$", re.M | re.S)
@@ -416,11 +418,21 @@ def _detect_bounce(parsed: ParsedEmail, state: _Walk, msg: Message) -> None:
 def parse_message(raw: bytes) -> ParsedEmail:
     """Parse raw message bytes. Never raises for any input bytes."""
     defects: list[str] = []
+    too_deep = False
     try:
         msg: Message = email.message_from_bytes(raw, policy=policy.default)
-    except Exception as exc:
+    except RecursionError:
+        too_deep = True
+    except Exception as exc:  # the modern policy gave up on a header: the legacy one is lenient
         defects.append(f"header parsing fell back to compat32: {type(exc).__name__}")
-        msg = email.message_from_bytes(raw, policy=policy.compat32)
+        try:
+            msg = email.message_from_bytes(raw, policy=policy.compat32)
+        except RecursionError:
+            too_deep = True
+    if too_deep:
+        # Thousands of nested parts or messages: a bomb, not mail. Keep the headers, read the body as text.
+        defects.append(TOO_DEEP)
+        msg = email.parser.BytesHeaderParser(policy=policy.compat32).parsebytes(raw)
     parsed = ParsedEmail(defects=defects)
     for defect in getattr(msg, "defects", [])[:10]:
         defects.append(type(defect).__name__)
@@ -444,8 +456,10 @@ def parse_message(raw: bytes) -> ParsedEmail:
     parsed.list_id = _header(msg, "List-Id")
     state = _Walk()
     try:
+        if too_deep:
+            raise RecursionError(TOO_DEEP)
         _walk(msg, state, 0)
-    except Exception as exc:
+    except Exception as exc:  # a part the library cannot read must not lose the message
         defects.append(f"MIME structure unreadable: {type(exc).__name__}")
         body = raw.split(b"\r\n\r\n", 1)[-1] if b"\r\n\r\n" in raw else raw.split(b"\n\n", 1)[-1]
         state.texts.append(decode_bytes(body, "utf-8"))

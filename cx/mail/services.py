@@ -41,7 +41,7 @@ from cx.mail.models import (
     RoutingRule,
     ThreadDirection,
 )
-from cx.mail.parsing import ParsedAttachment, ParsedEmail, parse_message
+from cx.mail.parsing import TOO_DEEP, ParsedAttachment, ParsedEmail, parse_message
 from cx.mail.quotes import sanitize_html, strip_html_reply, strip_reply
 from cx.mail.safety import archive_problem
 from cx.tickets.models import Attachment, Channel, Message, Priority, Ticket
@@ -462,6 +462,8 @@ def inbound_email_receive(*, raw: bytes, source: str, recipients: list[str] | No
         row.reason = f"{kind} for {', '.join(marked) or 'an unknown address'}"[:500]
         row.save()
         return row
+    if TOO_DEEP in parsed.defects:
+        return _quarantine(row, f"malformed: {TOO_DEEP} (a MIME bomb)")
     sender = parsed.from_address
     if not sender or not _valid_address(sender):
         return _quarantine(row, "malformed: no valid sender address in From"

@@ -172,3 +172,12 @@ def test_every_corpus_file_is_received_without_crashing(mailbox):
         if row.status == InboundStatus.QUARANTINED:
             assert row.reason, path.name
     assert EmailThreadId.objects.exists()
+
+
+def test_a_mime_bomb_is_quarantined(mailbox):
+    nested = b"From: a@b.test\r\nSubject: core\r\n\r\nhello\r\n"
+    for level in range(3000):
+        nested = b"From: a@b.test\r\nTo: support@acme.test\r\nSubject: level %d\r\n" \
+                 b"Content-Type: message/rfc822\r\n\r\n" % level + nested
+    row = receive(nested)
+    assert row.status == InboundStatus.QUARANTINED and "nesting too deep" in row.reason

@@ -91,3 +91,11 @@ def test_damaged_real_messages_parse_without_an_exception(sample, position, junk
     parsed = parse_message(sample[:cut] + junk + sample[cut + len(junk):])
     strip_reply(parsed.text)
     sanitize_html(parsed.html)
+
+
+def test_mime_bombs_nested_thousands_deep_do_not_crash():
+    nested = b"From: a@b.test\r\nSubject: core\r\n\r\nhello\r\n"
+    for level in range(3000):
+        nested = b"From: a@b.test\r\nSubject: level %d\r\nContent-Type: message/rfc822\r\n\r\n" % level + nested
+    parsed = parse_message(nested)
+    assert "MIME nesting too deep" in parsed.defects and parsed.subject == "level 2999"
