@@ -37,10 +37,10 @@ MAX_PARTS = 500  # a MIME tree larger than this is a bomb, not a message
 MAX_DEPTH = 20
 _UUENCODE_BLOCK = re.compile(r"^begin [0-7]{3,4} (?P<name>[^\r\n]+)\r?\n(?P<body>.*?)^end\s*$", re.M | re.S)
 _MSGID = re.compile(r"<([^<>\s]+)>")
-_BLOCK_TAGS = re.compile(r"(?i)<\s*(br|/p|/div|/tr|/li|/h[1-6]|/blockquote|/table|hr)\b[^>]*>")
-_TAGS = re.compile(r"<[^>]*>")
-_HIDDEN = re.compile(r"(?is)<(script|style|head|title)\b.*?</\1\s*>")
-_COMMENTS = re.compile(r"(?s)<!--.*?-->")
+# Tag patterns stop at the next "<": a stray "<" never makes them scan the rest of the document.
+_BLOCK_TAGS = re.compile(r"(?i)<\s*(br|/p|/div|/tr|/li|/h[1-6]|/blockquote|/table|hr)\b[^<>]*>")
+_TAGS = re.compile(r"<[^<>]*>")
+_HIDDEN_OPEN = re.compile(r"(?i)<!--|<(script|style|head|title)\b")
 
 
 @dataclass
@@ -167,13 +167,33 @@ def message_ids(value: str) -> list[str]:
     return [i.strip() for i in ids if i.strip()]
 
 
+def _without_hidden(markup: str) -> str:
+    """Drop comments and script/style/head/title blocks in one linear pass (an unclosed one runs to the end)."""
+    lower = markup.lower()
+    out: list[str] = []
+    position = 0
+    while True:
+        match = _HIDDEN_OPEN.search(markup, position)
+        if match is None:
+            out.append(markup[position:])
+            break
+        out.append(markup[position:match.start()])
+        if match.group(0) == "<!--":
+            end = lower.find("-->", match.end())
+            position = len(markup) if end < 0 else end + 3
+        else:
+            end = lower.find(f"</{match.group(1).lower()}", match.end())
+            close = lower.find(">", end) if end >= 0 else -1
+            position = len(markup) if close < 0 else close + 1
+    return "".join(out)
+
+
 def html_to_text(markup: str) -> str:
     """Readable plain text from an HTML body (for agents' previews, search and reply stripping)."""
-    text = _COMMENTS.sub("", markup)
-    text = _HIDDEN.sub("", text)
-    text = re.sub(r"(?i)<\s*blockquote\b[^>]*>", "\n> ", text)
+    text = _without_hidden(markup)
+    text = re.sub(r"(?i)<\s*blockquote\b[^<>]*>", "\n> ", text)
     text = _BLOCK_TAGS.sub("\n", text)
-    text = re.sub(r"(?i)<\s*(p|div|tr|li|h[1-6])\b[^>]*>", "\n", text)
+    text = re.sub(r"(?i)<\s*(p|div|tr|li|h[1-6])\b[^<>]*>", "\n", text)
     text = _TAGS.sub("", text)
     text = html.unescape(text).replace("\xa0", " ")
     lines = [" ".join(line.split()) for line in text.splitlines()]

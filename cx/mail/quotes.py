@@ -58,34 +58,48 @@ def _splitter_at(lines: list[str], index: int) -> int:
 
 
 def strip_reply(text: str) -> StrippedReply:
-    """Split ``text`` (plain text) into the new reply and the quoted history."""
+    """Split ``text`` (plain text) into the new reply and the quoted history. Linear in the number of lines."""
     text = (text or "").replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
+    quoted_or_blank = [bool(_QUOTE.match(line)) or not line.strip() for line in lines]
+    # only_quotes_from[i]: every line from i on is quoted or blank (one backward pass, not one scan per line)
+    only_quotes_from = [True] * (len(lines) + 1)
+    for position in range(len(lines) - 1, -1, -1):
+        only_quotes_from[position] = quoted_or_blank[position] and only_quotes_from[position + 1]
+    start = 0  # first line of the part still being read (after a bottom-posted quotation)
     has_text_before = False
-    for index, line in enumerate(lines):
+    index = 0
+    while index < len(lines):
+        line = lines[index]
         span = _splitter_at(lines, index)
-        if span == 0 and _QUOTE.match(line) and has_text_before:
+        if span == 0 and has_text_before and _QUOTE.match(line) and only_quotes_from[index]:
             # A block of quoted lines with nothing new after it ends the reply.
-            rest = lines[index:]
-            if all(_QUOTE.match(r) or not r.strip() for r in rest):
-                return _result(lines[:index], rest)
+            return _combine(lines[:start], _result(lines[start:index], lines[index:]))
         if span:
             if has_text_before:
-                return _result(lines[:index], lines[index:])
-            # Bottom-posting: drop the splitter and the quoted block below it, keep the reply after it.
+                return _combine(lines[:start], _result(lines[start:index], lines[index:]))
+            # Bottom-posting: drop the splitter and the quoted block below it, read on after it.
             end = index + span
-            while end < len(lines) and (_QUOTE.match(lines[end]) or not lines[end].strip()):
+            while end < len(lines) and quoted_or_blank[end]:
                 end += 1
-            remaining = lines[end:]
-            if any(r.strip() for r in remaining):
-                inner = strip_reply("\n".join(remaining))
-                return StrippedReply(reply=inner.reply, signature=inner.signature,
-                                     quoted="\n".join(lines[:end]) + ("\n" + inner.quoted if inner.quoted else ""),
-                                     was_stripped=True)
-            return _result(lines[:index], lines[index:])
+            if only_quotes_from[end]:
+                return _combine(lines[:start], _result(lines[start:index], lines[index:]))
+            start = index = end
+            continue
         if line.strip() and not _QUOTE.match(line):
             has_text_before = True
-    return _result(lines, [])
+        index += 1
+    return _combine(lines[:start], _result(lines[start:], []))
+
+
+def _combine(skipped: list[str], result: StrippedReply) -> StrippedReply:
+    """Put quotations skipped above a bottom-posted reply into the quoted part."""
+    if not skipped or not "".join(skipped).strip():
+        return result
+    if not result.was_stripped and not result.quoted and result.reply == "\n".join(skipped).strip():
+        return result
+    quoted = "\n".join(skipped).strip() + ("\n" + result.quoted if result.quoted else "")
+    return StrippedReply(reply=result.reply, signature=result.signature, quoted=quoted, was_stripped=True)
 
 
 def _result(kept: list[str], removed: list[str]) -> StrippedReply:
@@ -109,12 +123,12 @@ def _result(kept: list[str], removed: list[str]) -> StrippedReply:
 
 # Where mail clients start the quoted history in HTML bodies.
 _HTML_QUOTE_MARKERS = re.compile(
-    r"""<(div|blockquote)[^>]*\b(class|id)\s*=\s*["']?[^"'>]*\b(gmail_quote|gmail_extra|moz-cite-prefix|"""
+    r"""<(div|blockquote)[^<>]{0,500}?\b(class|id)\s*=\s*["']?[^"'<>]{0,300}?\b(gmail_quote|gmail_extra|moz-cite-prefix|"""
     r"""yahoo_quoted|divRplyFwdMsg|OutlookMessageHeader|appendonsend|AOLMsgPart|ms-outlook-mobile-reference"""
     r"""|ydp[0-9a-f]+yahoo_quoted|x_divRplyFwdMsg|mail_quote|reply-intro|protonmail_quote)\b"""
-    r"""|<blockquote[^>]*type\s*=\s*["']?cite|<hr[^>]*id\s*=\s*["']?stopSpelling"""
-    r"""|<div[^>]*>\s*-{2,}\s*Original Message"""
-    r"""|<div[^>]*style\s*=\s*["'][^"']*border-top:\s*solid\s*#(?:E1E1E1|B5C4DF)[^"']*["']""",
+    r"""|<blockquote[^<>]{0,500}?type\s*=\s*["']?cite|<hr[^<>]{0,500}?id\s*=\s*["']?stopSpelling"""
+    r"""|<div[^<>]{0,500}>\s{0,100}-{2,}\s{0,20}Original Message"""
+    r"""|<div[^<>]{0,500}?style\s*=\s*["'][^"'<>]{0,500}?border-top:\s*solid\s*#(?:E1E1E1|B5C4DF)""",
     re.I)
 
 _ALLOWED_TAGS = {
@@ -150,10 +164,10 @@ def sanitize_html(markup: str, *, inline_url_prefix: str = "") -> str:
 
 def strip_html_reply(markup: str) -> str:
     """The HTML before the first quoted-history marker (unclosed tags are closed by the sanitiser)."""
-    match = _HTML_QUOTE_MARKERS.search(markup or "")
+    match = _HTML_QUOTE_MARKERS.search(markup or "", 0, 2_000_000)
     if not match or not markup[:match.start()].strip():
         return markup or ""
     head = markup[:match.start()]
     # Only cut when something visible is left above the quote.
-    visible = re.sub(r"<[^>]*>|&nbsp;|\s", "", head)
+    visible = re.sub(r"<[^<>]*>|&nbsp;|\s", "", head)
     return head if visible else markup

@@ -99,3 +99,25 @@ def test_mime_bombs_nested_thousands_deep_do_not_crash():
         nested = b"From: a@b.test\r\nSubject: level %d\r\nContent-Type: message/rfc822\r\n\r\n" % level + nested
     parsed = parse_message(nested)
     assert "MIME nesting too deep" in parsed.defects and parsed.subject == "level 2999"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["On Mon, Bob wrote:", "> quoted", "", "text", "-- ", "-----Original Message-----",
+                                 "From: a@b.test", "Sent: Monday", "To: x", "Subject: y", "Am Mo schrieb B:"]),
+                max_size=200))
+def test_reply_stripping_never_fails_and_never_invents_text(lines):
+    text = "\n".join(lines)
+    result = strip_reply(text)
+    assert all(line.strip() in text for line in result.reply.splitlines())
+
+
+def test_pathological_inputs_are_handled():
+    """Inputs that made earlier versions' regular expressions scan quadratically (minutes) or recurse."""
+    from cx.mail.parsing import html_to_text
+    from cx.mail.quotes import strip_html_reply
+
+    for hostile in ("<div" * 100_000, "<script>" * 50_000, "<!--" * 100_000, "On a wrote:\n> q\nx\n" * 20_000,
+                    "hi\n" + ">\n" * 100_000 + "x"):
+        html_to_text(hostile)
+        strip_html_reply(hostile)
+        assert isinstance(strip_reply(hostile).reply, str)
