@@ -15,7 +15,7 @@ class Evaluation:
     name: str
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[dict[str, Any], TextIO], int]  # returns an exit status
+    run: Callable[[dict[str, Any], TextIO], int]  # returns an exit status; raises ValueError for bad arguments
 
 
 _evaluations: dict[str, Evaluation] = {}

@@ -71,8 +71,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(options: dict[str, Any], out: TextIO) -> int:
     directory = Path(options["directory"])
     if not directory.is_dir():
-        out.write(f"error: {directory} is not a directory\n")
-        return 2
+        raise ValueError(f"{directory} is not a directory")
     files = sorted(p for p in directory.rglob("*.eml") if p.is_file())
     expected = _expected_replies(directory)
     parsed_count = rejected = crashed = matched = compared = 0

@@ -31,3 +31,9 @@ def test_garbage_files_are_reported_not_crashed(tmp_path):
     lines = _eval(tmp_path)
     assert lines[-1].startswith("parsed=") and "crashed=0" in lines[-1]
     assert len([line for line in lines if line.endswith(".eml") or ".eml " in line]) == 3
+
+
+def test_a_missing_folder_is_a_usage_error():
+    done = subprocess.run([sys.executable, "-m", "config.cli", "eval", "email", "/no/such/folder"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "is not a directory" in done.stderr

@@ -23,6 +23,9 @@ class Command(BaseCommand):
         if chosen is None:
             raise CommandError(f"unknown evaluation {options['evaluation']!r}; "
                                f"choose one of {', '.join(e.name for e in evaluations())}")
-        status = chosen.run(options, self.stdout)
+        try:
+            status = chosen.run(options, self.stdout)
+        except ValueError as error:  # bad arguments (a missing folder, a malformed file list)
+            raise CommandError(str(error), returncode=2) from None
         if status:
             raise CommandError(f"{chosen.name} evaluation failed", returncode=status)
