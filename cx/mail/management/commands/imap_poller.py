@@ -8,6 +8,7 @@ import threading
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import connections
 
 from cx.mail.imap import poll_mailbox, run_watchers
 from cx.mail.models import Mailbox
@@ -35,4 +36,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-        run_watchers(interval=max(5.0, options["interval"]), stop=stop)
+        try:
+            run_watchers(interval=max(5.0, options["interval"]), stop=stop)
+        finally:
+            connections.close_all()
