@@ -25,11 +25,14 @@ run: install
 	$(BIN)/cxdesk demo
 	$(BIN)/cxdesk run
 
-## system-deps: Debian packages the tests need (chromium for browser tests, postgresql, redis-server)
+## system-deps: Debian packages the tests need (chromium for browser tests, postgresql, redis-server,
+## dovecot-imapd + openssl for the IMAP tests)
 system-deps:
 	@missing=""; \
 	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	  command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	  [ -x /usr/sbin/dovecot ] || missing="$$missing dovecot-imapd"; \
+	  command -v openssl >/dev/null || missing="$$missing openssl"; \
 	  [ -x $(PG_BIN)/initdb ] || missing="$$missing postgresql"; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \

@@ -1,7 +1,7 @@
 """The `cxdesk` command line.
 
-`cxdesk run` serves everything (migrate, first admin, daphne for HTTP + WebSocket, a task worker and the
-periodic-job scheduler);
+`cxdesk run` serves everything (migrate, first admin, daphne for HTTP + WebSocket, a task worker, the
+periodic-job scheduler, the IMAP poller and — when CXDESK_SMTP_LISTEN_PORT is set — the inbound SMTP listener);
 `cxdesk worker`, `cxdesk createadmin` and `cxdesk demo` do one job each. Any other subcommand is a Django
 management command (`cxdesk migrate`, `cxdesk shell`, `cxdesk help`, ...).
 """
@@ -280,6 +280,13 @@ def _run(*, host: str, port: int, worker: bool) -> int:
     if problem:
         print(f"cxdesk run: error: cannot listen on {host}:{port}: {problem}", file=sys.stderr)
         return 1
+    smtp_host, smtp_port = env_str("CXDESK_SMTP_LISTEN_HOST"), env_int("CXDESK_SMTP_LISTEN_PORT")
+    if smtp_port:
+        problem = _port_in_use(smtp_host, smtp_port)
+        if problem:
+            print(f"cxdesk run: error: cannot listen for SMTP on {smtp_host}:{smtp_port}: {problem}",
+                  file=sys.stderr)
+            return 1
     print("Applying database migrations...", flush=True)
     call_command("migrate", interactive=False, verbosity=0)
     call_command("createadmin", initial=True)
@@ -312,6 +319,11 @@ def _run(*, host: str, port: int, worker: bool) -> int:
         if worker:
             # Periodic jobs (SLA checks, time-based rules) do not depend on the task backend.
             children.append(_start("scheduler", [sys.executable, "-m", "django", "scheduler"], env))
+            children.append(_start("IMAP poller", [sys.executable, "-m", "django", "imap_poller"], env))
+        if smtp_port:
+            children.append(_start("SMTP listener", [sys.executable, "-m", "django", "smtp_listener",
+                                                     "--host", smtp_host, "--port", str(smtp_port)], env))
+            print(f"Receiving email by SMTP on {smtp_host}:{smtp_port}.", flush=True)
         url, announced = _url(host, port), False
         while not stop_signal:
             dead = next((c for c in children if c.process.poll() is not None), None)

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "cx.kb",
     "cx.portal",
     "cx.intents",
+    "anymail",
+    "cx.mail",
     "cx.automation",
     "cx.chat",
     "cx.realtime",
@@ -207,6 +209,31 @@ if _email_url:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = CXDESK_HOME / "outbox"
+
+_email_provider = env_str("CXDESK_EMAIL_PROVIDER")
+_PROVIDER_BACKENDS = {"mailgun": "anymail.backends.mailgun.EmailBackend",
+                      "sendgrid": "anymail.backends.sendgrid.EmailBackend",
+                      "postmark": "anymail.backends.postmark.EmailBackend",
+                      "amazon_ses": "anymail.backends.amazon_ses.EmailBackend"}
+if _email_provider:
+    if _email_provider not in _PROVIDER_BACKENDS:
+        raise ValueError(f"CXDESK_EMAIL_PROVIDER must be one of {', '.join(_PROVIDER_BACKENDS)}")
+    EMAIL_BACKEND = _PROVIDER_BACKENDS[_email_provider]
+ANYMAIL = {
+    "WEBHOOK_SECRET": env_str("CXDESK_INBOUND_WEBHOOK_SECRET"),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env_str("CXDESK_MAILGUN_WEBHOOK_SIGNING_KEY"),
+    # Confirming needs boto3 and AWS credentials; confirm the SNS subscription in the AWS console instead.
+    "AMAZON_SES_AUTO_CONFIRM_SNS_SUBSCRIPTIONS": False,
+}
+if _email_provider and env_str("CXDESK_EMAIL_PROVIDER_API_KEY"):
+    _key_setting = {"mailgun": "MAILGUN_API_KEY", "sendgrid": "SENDGRID_API_KEY",
+                    "postmark": "POSTMARK_SERVER_TOKEN"}.get(_email_provider)
+    if _key_setting:
+        ANYMAIL[_key_setting] = env_str("CXDESK_EMAIL_PROVIDER_API_KEY")
+CXDESK_SMTP_LISTEN_PORT = env_int("CXDESK_SMTP_LISTEN_PORT")
+CXDESK_SMTP_LISTEN_HOST = env_str("CXDESK_SMTP_LISTEN_HOST")
+CXDESK_IMAP_POLL_SECONDS = env_int("CXDESK_IMAP_POLL_SECONDS")
+CXDESK_IMAP_CA_FILE = env_str("CXDESK_IMAP_CA_FILE")
 
 # --- Static & media --------------------------------------------------------------------------------
 STATIC_URL = "/static/"

@@ -34,6 +34,7 @@ urlpatterns = [
     path("portal/", include("cx.portal.urls")),
     path("intents/", include("cx.intents.urls")),
     path("chat/", include("cx.chat.urls")),
+    path("mail/", include("cx.mail.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]

@@ -108,9 +108,10 @@ def _children(pid: int) -> list[int]:
 
 
 def _command_of(pid: int) -> str:
-    """Which of cxdesk's children a process is: daphne, db_worker or scheduler."""
+    """Which of cxdesk's children a process is: daphne, db_worker, scheduler, imap_poller or smtp_listener."""
     argv = Path(f"/proc/{pid}/cmdline").read_bytes().decode().split("\0")
-    return next(name for name in ("daphne", "db_worker", "scheduler") if name in argv)
+    return next(name for name in ("daphne", "db_worker", "scheduler", "imap_poller", "smtp_listener")
+                if name in argv)
 
 
 @pytest.fixture
@@ -239,7 +240,7 @@ def test_run_serves_http_and_stops_cleanly_on_ctrl_c(running, home):
     assert _http_status(f"http://127.0.0.1:{port}/admin/login/") == 200
     assert _http_status(f"http://127.0.0.1:{port}/api/docs") == 200
     children = {_command_of(pid): pid for pid in _children(proc.pid)}
-    assert set(children) == {"daphne", "db_worker", "scheduler"}
+    assert set(children) == {"daphne", "db_worker", "scheduler", "imap_poller"}
 
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 0
@@ -305,3 +306,30 @@ def test_the_cli_also_runs_as_a_python_module(cli_env):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0
     assert "--customers" in result.stdout
+
+
+def test_run_starts_the_smtp_listener_when_a_port_is_set(running, cli_env, home):
+    import smtplib
+    from email.message import EmailMessage
+
+    smtp_port = _free_port()
+    cli_env["CXDESK_SMTP_LISTEN_PORT"] = str(smtp_port)
+    assert cxdesk(cli_env, "migrate", "--verbosity", "0").returncode == 0
+    created = cxdesk(cli_env, "shell", "--verbosity", "0", "-c",
+                     "from cx.mail.models import Mailbox; Mailbox.objects.create(address='help@acme.test', "
+                     "brand_name='Acme')")
+    assert created.returncode == 0, created.stderr
+    proc, _port, log = running()
+    _wait_for(lambda: _accepting(smtp_port), timeout=30, what="the SMTP listener", proc=proc, log=log)
+    assert "smtp_listener" in {_command_of(pid) for pid in _children(proc.pid)}
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "carla@example.org", "help@acme.test", "Hello by SMTP"
+    message.set_content("It works")
+    with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
+        client.send_message(message)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    tickets = cxdesk(cli_env, "shell", "--verbosity", "0", "-c",
+                     "from cx.tickets.models import Ticket; "
+                     "print(list(Ticket.objects.values_list('subject', 'channel')))")
+    assert "('Hello by SMTP', 'email')" in tickets.stdout
