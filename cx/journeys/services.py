@@ -151,3 +151,21 @@ class TouchpointDataHandler:
     def erase(self, *, customer_id: int) -> int:
         # Kind, channel, stage and time stay for aggregates; free-form properties and ids may identify.
         return Touchpoint.objects.filter(customer_id=customer_id).update(properties={}, external_id="")
+
+
+def touchpoints_record_bulk(rows: list[dict[str, Any]]) -> int:
+    """Append many touchpoints at once (the tracking loader's tracked events of known customers).
+
+    Rows carry the touchpoint_record fields; a repeated (source, external_id) is skipped, so a re-run loads
+    nothing twice. No live push per row: the timeline shows them on its next load.
+    """
+    objects = []
+    for row in rows:
+        kind = row["kind"] if _SLUG.match(row["kind"]) else "event"
+        channel = row["channel"] if _CHANNEL.match(row["channel"]) else "web"
+        stage = row["stage"] if row["stage"] in Stage.values else Stage.USAGE
+        objects.append(Touchpoint(customer_id=row["customer_id"], kind=kind, channel=channel, stage=stage,
+                                  occurred_at=row["occurred_at"], properties=row.get("properties") or {},
+                                  source=row["source"][:64], external_id=row.get("external_id", "")[:128]))
+    Touchpoint.objects.bulk_create(objects, batch_size=1000, ignore_conflicts=True)
+    return len(objects)
