@@ -117,7 +117,8 @@ class DuckEngine(Engine):
         return self.con.execute(sql).fetchall()
 
     def execute(self, sql: str) -> None:
-        self.con.execute(sql)
+        # DuckDB 2 wants every result consumed before the connection does anything else.
+        self.con.execute(sql).fetchall()
 
     def insert_rows(self, table: str, names: Sequence[str], rows: list[tuple]) -> None:
         if not rows:
@@ -128,18 +129,19 @@ class DuckEngine(Engine):
         batch = pa.table({name: list(values) for name, values in zip(names, columns, strict=True)})
         self.con.register("_cx_rows", batch)
         try:
-            self.con.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} FROM _cx_rows")
+            self.con.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} FROM _cx_rows"
+                             ).fetchall()
         finally:
             self.con.unregister("_cx_rows")
 
     def begin(self) -> None:
-        self.con.execute("BEGIN TRANSACTION")
+        self.execute("BEGIN TRANSACTION")
 
     def commit(self) -> None:
-        self.con.execute("COMMIT")
+        self.execute("COMMIT")
 
     def rollback(self) -> None:
-        self.con.execute("ROLLBACK")
+        self.execute("ROLLBACK")
 
 
 class PostgresEngine(Engine):
