@@ -353,10 +353,8 @@ def _label_sql(dialect: Dialect, rules: tuple[CleaningRule, ...]) -> str:
 
 def path_label(mtype: str, event: str, properties: dict, rules: tuple[CleaningRule, ...] = ()) -> str:
     """The same label in Python (used by tests and the brute-force reference)."""
-    if mtype in ("page", "screen"):
-        raw = f"{mtype} {properties.get('path') or properties.get('name') or ''}"
-    else:
-        raw = event
+    page = mtype in ("page", "screen")
+    raw = f"{mtype} {properties.get('path') or properties.get('name') or ''}" if page else event
     for rule in rules:
         if re.search(rule.pattern, raw):
             return rule.label
@@ -388,7 +386,8 @@ def paths_run(engine: Engine, spec: PathSpec) -> dict[str, Any]:
         f"UNION ALL SELECT b.person_id, 0 AS depth, b.label FROM base b JOIN anchor a ON a.person_id = b.person_id "
         f"AND b.rn = a.arn)\n"
         f"SELECT s.depth, p.label, s.label, COUNT(*) FROM steps s JOIN steps p ON p.person_id = s.person_id "
-        f"AND p.depth = s.depth - 1 GROUP BY s.depth, p.label, s.label ORDER BY s.depth, COUNT(*) DESC, p.label, s.label"
+        f"AND p.depth = s.depth - 1 GROUP BY s.depth, p.label, s.label "
+        f"ORDER BY s.depth, COUNT(*) DESC, p.label, s.label"
     )
     links = [(int(d), str(a), str(b), int(n)) for d, a, b, n in engine.fetch(sql)]
     nodes: dict[tuple[int, str], int] = {}
@@ -416,12 +415,13 @@ class RetentionSpec:
 
 def retention_run(engine: Engine, spec: RetentionSpec) -> list[dict[str, Any]]:
     """Cohorts by the period of each person's first ``start_event`` in the range; period k counts people with
-    a ``return_event`` at [first + k·P, first + (k+1)·P) (k = 0 includes the first event itself if the events
+    a ``return_event`` at [first + k*P, first + (k+1)*P) (k = 0 includes the first event itself if the events
     are the same). Returns [{"cohort_ms", "size", "retained": [k0, k1, ...]}]."""
     if not spec.start_event or not spec.return_event:
         raise ValidationFailed("Retention needs two events.", fields={"start_event": "required"})
     if not 1 <= spec.period_days <= 90 or not 1 <= spec.periods <= 52:
-        raise ValidationFailed("Retention periods out of range.", fields={"periods": "1 to 52 periods of 1 to 90 days"})
+        raise ValidationFailed("Retention periods out of range.",
+                               fields={"periods": "1 to 52 periods of 1 to 90 days"})
     p = spec.period_days * DAY_MS
     horizon = spec.end_ms + p * spec.periods
     sql = (
@@ -483,7 +483,7 @@ def stage_conversion_run(engine: Engine, entries: list[CatalogEntry], *, start_m
     """Per stage: people who entered it (first event of the stage), how many of them later entered a later
     stage, and the median/average time until they did (time in stage)."""
     dialect = Dialect(engine.dialect)
-    ctes = _mapped_ctes(dialect, entries, start_ms, end_ms) + [
+    ctes = [*_mapped_ctes(dialect, entries, start_ms, end_ms),
         "firsts AS (SELECT person_id, stage, stage_idx, MIN(ts_ms) AS t FROM ev WHERE stage_idx IS NOT NULL "
         "GROUP BY person_id, stage, stage_idx)",
         "nexts AS (SELECT f.person_id, f.stage, MIN(g.t) AS t_next FROM firsts f JOIN firsts g "
@@ -536,7 +536,7 @@ def friction_run(engine: Engine, entries: list[CatalogEntry], spec: FrictionSpec
     survey answer with score <= score_max) or, for people without it, their last event + 1 ms (low_score:
     only people who answered a survey, referenced at their first answer). Churned people are those whose last
     event is more than churn_days before the end of the range, referenced at their last event + 1 ms.
-    A touchpoint "precedes" when the person had it in [reference − lookback, reference). lift = P(outcome |
+    A touchpoint "precedes" when the person had it in [reference - lookback, reference). lift = P(outcome |
     touchpoint) / P(outcome); touchpoints seen by fewer than ``min_people`` people are left out.
     """
     spec.validate()
@@ -561,7 +561,7 @@ def friction_run(engine: Engine, entries: list[CatalogEntry], spec: FrictionSpec
         excluded = "1 = 0"
         persons = (f"SELECT person_id, CASE WHEN MAX(ts_ms) < {cutoff} THEN 1 ELSE 0 END AS pos, MAX(ts_ms) + 1 AS r "
                    f"FROM ev GROUP BY person_id")
-    ctes = _mapped_ctes(dialect, entries, spec.start_ms, spec.end_ms) + [
+    ctes = [*_mapped_ctes(dialect, entries, spec.start_ms, spec.end_ms),
         f"persons AS ({persons})",
         f"did AS (SELECT DISTINCT e.person_id, e.touchpoint, e.department, p.pos FROM ev e JOIN persons p "
         f"ON p.person_id = e.person_id AND e.ts_ms < p.r AND e.ts_ms >= p.r - {lookback} WHERE NOT ({excluded}))",
@@ -583,13 +583,13 @@ def friction_run(engine: Engine, entries: list[CatalogEntry], spec: FrictionSpec
 
 def journey_map_run(engine: Engine, entries: list[CatalogEntry], *, start_ms: int, end_ms: int,
                     follow_days: int = 7) -> list[dict[str, Any]]:
-    """Stages × touchpoints: events, people, share of them who later reached a later stage, average survey
+    """Stages x touchpoints: events, people, share of them who later reached a later stage, average survey
     score answered within ``follow_days`` after the touchpoint (surveys: kind survey_answered, property
     score), share who contacted support within ``follow_days`` after it, and the owning department."""
     dialect = Dialect(engine.dialect)
     follow = follow_days * DAY_MS
     score = dialect.number(dialect.prop("score"))
-    ctes = _mapped_ctes(dialect, entries, start_ms, end_ms) + [
+    ctes = [*_mapped_ctes(dialect, entries, start_ms, end_ms),
         f"tp AS (SELECT person_id, touchpoint, stage, stage_idx, MAX(department) AS department, MIN(ts_ms) AS t, "
         f"COUNT(*) AS n FROM ev WHERE event <> {lit(SURVEY_KIND)} AND stage_idx IS NOT NULL "
         f"GROUP BY person_id, touchpoint, stage, stage_idx)",

@@ -142,7 +142,8 @@ def brute_retention(rows, spec: A.RetentionSpec):
         f = min(starts)
         c = (f - spec.start_ms) // p
         cohorts[c]["size"] += 1
-        ks = {(e["ts_ms"] - f) // p for e in events if e["event"] == spec.return_event and f <= e["ts_ms"] < f + p * spec.periods}
+        ks = {(e["ts_ms"] - f) // p for e in events
+              if e["event"] == spec.return_event and f <= e["ts_ms"] < f + p * spec.periods}
         for k in ks:
             cohorts[c]["retained"][k] += 1
     return [{"cohort_ms": spec.start_ms + c * p, **cohorts[c]} for c in sorted(cohorts)]

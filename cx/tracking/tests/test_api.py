@@ -190,7 +190,8 @@ def test_unknown_endpoint_and_method(source):
 def test_a_torn_spool_record_is_skipped_and_the_rest_loads(source):
     from cx.tracking.spool import spool_dir
 
-    assert _post("/v1/track", {"userId": "u", "event": "Before", "messageId": "t1"}, source.write_key).status_code == 200
+    response = _post("/v1/track", {"userId": "u", "event": "Before", "messageId": "t1"}, source.write_key)
+    assert response.status_code == 200
     path = next(spool_dir().glob("*.spool"))
     with open(path, "ab") as handle:  # a crash in the middle of a write leaves half a record
         handle.write(b"CXS1 500 deadbeef\n{\"s\": 1, \"r\": 0, \"m\": [")
