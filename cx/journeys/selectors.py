@@ -43,7 +43,8 @@ def timeline_page(*, actor: User, customer_id: int, cursor: str | None = None, l
         qs = qs.filter(stage=stage)
     if category:
         if category not in CATEGORIES:
-            raise ValidationFailed("Unknown kind of touchpoint.", fields={"category": f"one of {', '.join(CATEGORIES)}"})
+            raise ValidationFailed("Unknown kind of touchpoint.",
+                                   fields={"category": f"one of {', '.join(CATEGORIES)}"})
         qs = qs.filter(CATEGORIES[category][1])
     if channel:
         qs = qs.filter(channel=channel)
