@@ -26,6 +26,8 @@ OPS = ("eq", "neq", "contains", "gt", "lt")
 
 
 class Dialect:
+    """The few spellings that differ between engines: duckdb, postgres, spark (Spark SQL, see docs)."""
+
     def __init__(self, name: str) -> None:
         self.name = name
 
@@ -33,20 +35,26 @@ class Dialect:
         column = f"{table}.properties" if table else "properties"
         if self.name == "postgres":
             return f"(CAST({column} AS jsonb) ->> {lit(key)})"
+        if self.name == "spark":
+            return f"get_json_object({column}, {lit('$.' + key.replace('.', ''))})"
         return f"json_extract_string({column}, {lit('$.' + _json_key(key))})"
 
     def prop_dynamic(self, key_sql: str, table: str) -> str:
         if self.name == "postgres":
             return f"(CAST({table}.properties AS jsonb) ->> {key_sql})"
+        if self.name == "spark":
+            return f"get_json_object({table}.properties, concat('$.', {key_sql}))"
         return f"json_extract_string({table}.properties, '$.\"' || {key_sql} || '\"')"
 
     def matches(self, expr: str, pattern: str) -> str:
         if self.name == "postgres":
             return f"({expr} ~ {lit(pattern)})"
+        if self.name == "spark":
+            return f"({expr} RLIKE {lit(pattern)})"
         return f"regexp_matches({expr}, {lit(pattern)})"
 
     def number(self, expr: str) -> str:
-        return f"CAST({expr} AS DOUBLE PRECISION)"
+        return f"CAST({expr} AS {'DOUBLE' if self.name == 'spark' else 'DOUBLE PRECISION'})"
 
 
 def _json_key(key: str) -> str:
