@@ -121,18 +121,24 @@ class DuckEngine(Engine):
         self.con.execute(sql).fetchall()
 
     def insert_rows(self, table: str, names: Sequence[str], rows: list[tuple]) -> None:
-        if not rows:
-            return
         import pyarrow as pa
 
-        columns = list(zip(*rows, strict=True))
-        batch = pa.table({name: list(values) for name, values in zip(names, columns, strict=True)})
-        self.con.register("_cx_rows", batch)
-        try:
-            self.con.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} FROM _cx_rows"
-                             ).fetchall()
-        finally:
-            self.con.unregister("_cx_rows")
+        # In chunks: DuckDB 2.0.0 silently inserted nothing from one registered Arrow table of ~170,000 rows
+        # into a temporary table of a file database (seen in benchmarks/journeys.py); 50,000 rows are fine.
+        for start in range(0, len(rows), 50_000):
+            chunk = rows[start:start + 50_000]
+            columns = list(zip(*chunk, strict=True))
+            batch = pa.table({name: list(values) for name, values in zip(names, columns, strict=True)})
+            before = self.con.execute(f"SELECT COUNT(*) FROM {table}").fetchall()[0][0]
+            self.con.register("_cx_rows", batch)
+            try:
+                self.con.execute(f"INSERT INTO {table} ({', '.join(names)}) SELECT {', '.join(names)} "
+                                 "FROM _cx_rows").fetchall()
+            finally:
+                self.con.unregister("_cx_rows")
+            inserted = self.con.execute(f"SELECT COUNT(*) FROM {table}").fetchall()[0][0] - before
+            if inserted != len(chunk):
+                raise RuntimeError(f"DuckDB stored {inserted} of {len(chunk)} rows in {table}")
 
     def begin(self) -> None:
         self.execute("BEGIN TRANSACTION")
