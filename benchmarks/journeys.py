@@ -69,8 +69,8 @@ def _client(port: int, key: str, worker: int, batch: int, deadline: float, queue
     while time.time() < deadline:
         n += 1
         items = ",".join(
-            '{"type":"track","anonymousId":"anon-%d-%d","event":"%s","messageId":"w%d-%d-%d",'
-            '"properties":{"plan":"pro","n":%d}}' % (worker, (n * batch + i) % 5000, events[i % 5], worker, n, i, i)
+            f'{{"type":"track","anonymousId":"anon-{worker}-{(n * batch + i) % 5000}","event":"{events[i % 5]}",'
+            f'"messageId":"w{worker}-{n}-{i}","properties":{{"plan":"pro","n":{i}}}}}'
             for i in range(batch))
         body = ('{"batch":[' + items + "]}").encode()
         started = time.perf_counter()

@@ -199,10 +199,7 @@ def tracking_demo_load(*, people: int = DEFAULT_PEOPLE, seed: int, now: datetime
         engine.begin()
         inserted = _insert_deduplicated(engine, rows)
         engine.commit()
-    if timeline and inserted:
-        touchpoints_records = touchpoints_record_bulk(timeline)
-    else:
-        touchpoints_records = 0
+    touchpoints_records = touchpoints_record_bulk(timeline) if timeline and inserted else 0
     return {"people": people, "events": inserted, "linked_customers": len(customer_of),
             "timeline_touchpoints": touchpoints_records}
 
