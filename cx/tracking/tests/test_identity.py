@@ -4,6 +4,7 @@ import base64
 import json
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from cx.core.models import AuditEvent
@@ -116,3 +117,32 @@ def test_erasure_empties_tracked_properties(source, admin_user):
     with store_engine() as engine:
         assert engine.fetch("SELECT properties FROM analytics_events WHERE message_id = 'e2'") == [("{}",)]
     assert not ProfileAlias.objects.filter(distinct_id="gone").exists()
+
+
+
+ENGINES = ["duckdb", "postgres"] if connection.vendor == "postgresql" else ["duckdb"]
+
+
+@pytest.mark.parametrize("engine_name", ENGINES)
+@pytest.mark.django_db(transaction=True)
+def test_the_loader_fills_either_analytics_engine(source, settings, engine_name):
+    settings.CXDESK_ANALYTICS_ENGINE = engine_name
+    try:
+        _check_loader_engine(source, engine_name)
+    finally:
+        if engine_name == "postgres":  # raw tables outlive the test's flush; leave none for other tests
+            with connection.cursor() as cursor:
+                cursor.execute("DROP TABLE IF EXISTS analytics_events")
+                cursor.execute("DROP TABLE IF EXISTS analytics_progress")
+
+
+def _check_loader_engine(source, engine_name):
+    _send(source.write_key, {"type": "track", "anonymousId": "v-1", "event": "Seen", "messageId": "s1"},
+          {"type": "identify", "anonymousId": "v-1", "userId": "u-1", "messageId": "s2", "traits": {}},
+          {"type": "track", "userId": "u-1", "event": "Bought", "messageId": "s3"})
+    _send(source.write_key, {"type": "track", "userId": "u-1", "event": "Bought", "messageId": "s3"})  # repeat
+    people = _people("s1", "s3")
+    assert set(people) == {"s1", "s3"} and people["s1"][0] == people["s3"][0]
+    with store_engine() as engine:
+        assert engine.dialect == engine_name
+        assert engine.fetch("SELECT COUNT(*) FROM analytics_events")[0][0] == 2
