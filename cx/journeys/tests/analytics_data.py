@@ -205,3 +205,48 @@ def brute_friction(rows, entries, spec: A.FrictionSpec):
     total = len(refs)
     positives = sum(p for p, _ in refs.values())
     return total, positives, {tp: tuple(v) for tp, v in counts.items() if v[0] >= spec.min_people}
+
+
+def brute_journey_map(rows, entries, start_ms, end_ms, follow_days=7):
+    events = [e for e in mapped(rows, entries) if start_ms <= e["ts_ms"] < end_ms]
+    people = defaultdict(list)
+    for e in events:
+        people[e["person_id"]].append(e)
+    follow = follow_days * DAY
+    cells = defaultdict(lambda: {"events": 0, "people": 0, "moved": 0, "contact": 0, "scores": []})
+    for evs in people.values():
+        groups = defaultdict(list)
+        for e in evs:
+            if e["event"] != "survey_answered" and e["stage_idx"] is not None:
+                groups[(e["stage"], e["touchpoint"])].append(e)
+        for (stage, touchpoint), items in groups.items():
+            t = min(i["ts_ms"] for i in items)
+            idx = items[0]["stage_idx"]
+            later = [e for e in evs if e["ts_ms"] > t]
+            cell = cells[(stage, touchpoint)]
+            cell["events"] += len(items)
+            cell["people"] += 1
+            cell["moved"] += any(e["stage_idx"] is not None and e["stage_idx"] > idx for e in later)
+            cell["contact"] += any(e["stage"] == "support" and e["ts_ms"] <= t + follow for e in later)
+            scores = [float(e["properties"]["score"]) for e in later
+                      if e["event"] == "survey_answered" and e["ts_ms"] <= t + follow]
+            if scores:
+                cell["scores"].append(sum(scores) / len(scores))
+    return cells
+
+
+def brute_stage_conversion(rows, entries, start_ms, end_ms):
+    events = [e for e in mapped(rows, entries) if start_ms <= e["ts_ms"] < end_ms and e["stage_idx"] is not None]
+    firsts = {}
+    for e in events:
+        key = (e["person_id"], e["stage"])
+        if key not in firsts or e["ts_ms"] < firsts[key][0]:
+            firsts[key] = (e["ts_ms"], e["stage_idx"])
+    out = defaultdict(lambda: {"entered": 0, "moved": 0, "durations": []})
+    for (person, stage), (t, idx) in firsts.items():
+        following = [g_t for (p, _), (g_t, g_idx) in firsts.items() if p == person and g_idx > idx and g_t > t]
+        out[stage]["entered"] += 1
+        if following:
+            out[stage]["moved"] += 1
+            out[stage]["durations"].append((min(following) - t) / 1000)
+    return out

@@ -122,3 +122,31 @@ def test_friction_matches_brute_force(engine, outcome):
     assert {r["touchpoint"]: (r["people"], r["with_outcome"]) for r in result["touchpoints"]} == counts
     lifts = [r["lift"] for r in result["touchpoints"]]
     assert lifts == sorted(lifts, reverse=True)
+
+
+def test_journey_map_matches_brute_force(engine):
+    result = A.journey_map_run(engine, CATALOG, start_ms=D.START, end_ms=D.END)
+    expected = D.brute_journey_map(ROWS, CATALOG, D.START, D.END)
+    assert {(r["stage"], r["touchpoint"]) for r in result} == set(expected)
+    for row in result:
+        cell = expected[(row["stage"], row["touchpoint"])]
+        assert (row["events"], row["people"]) == (cell["events"], cell["people"])
+        assert row["conversion"] == pytest.approx(cell["moved"] / cell["people"])
+        assert row["contact_rate"] == pytest.approx(cell["contact"] / cell["people"])
+        assert row["scored_people"] == len(cell["scores"])
+        if cell["scores"]:
+            assert row["satisfaction"] == pytest.approx(sum(cell["scores"]) / len(cell["scores"]))
+    owners = {r["touchpoint"]: r["department"] for r in result}
+    assert owners["Pro checkout"] == "sales" and owners["ticket.created"] == "support"
+
+
+def test_stage_conversion_matches_brute_force(engine):
+    import statistics
+
+    result = {r["stage"]: r for r in A.stage_conversion_run(engine, CATALOG, start_ms=D.START, end_ms=D.END)}
+    expected = D.brute_stage_conversion(ROWS, CATALOG, D.START, D.END)
+    for stage, row in result.items():
+        cell = expected.get(stage, {"entered": 0, "moved": 0, "durations": []})
+        assert (row["entered"], row["moved_on"]) == (cell["entered"], cell["moved"])
+        if cell["durations"]:
+            assert row["median_seconds_in_stage"] == pytest.approx(statistics.median(cell["durations"]))
