@@ -103,13 +103,21 @@ def load_pending(*, max_bytes: int = MAX_BYTES_PER_RUN) -> dict[str, Any]:
             return _run(engine, max_bytes=max_bytes)
 
 
-def load_periodic(now: datetime) -> None:
-    # Several runs per tick while there is a backlog, bounded so the scheduler moves on.
-    deadline = time.monotonic() + 4
+def load_for(seconds: float) -> None:
+    """Loader runs back to back while there is a backlog, for at most about ``seconds``."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         result = load_pending()
-        if result.get("busy") or not result.get("records"):
+        if result.get("busy") or (not result.get("records") and not result.get("touchpoints_seen")):
             return
+
+
+def load_periodic(now: datetime) -> None:
+    """The scheduler's tick: the work runs as a task after the scheduler's transaction commits, so the
+    loader's own transactions (profiles, timeline) never nest in it."""
+    from cx.tracking.tasks import tracking_load
+
+    transaction.on_commit(tracking_load.enqueue)
 
 
 def load_all() -> dict[str, int]:
@@ -316,6 +324,15 @@ def _cleanup(positions: dict[str, int]) -> None:
             stat = path.stat()
         except FileNotFoundError:
             continue
-        if stat.st_size == position and now - stat.st_mtime > IDLE_FILE_SECONDS:
-            path.unlink(missing_ok=True)
+        if now - stat.st_mtime <= IDLE_FILE_SECONDS:
+            continue
+        if stat.st_size != position:
+            # An idle file whose rest holds no complete record ends in a record torn by a crash: it was
+            # never acknowledged, so the rest is dropped with the file.
+            found, _ = read_records(path, position, max_bytes=min(stat.st_size - position, 64 * 1024 * 1024))
+            if found:
+                continue
+            logger.warning("dropping %d bytes of an incomplete record at the end of %s", stat.st_size - position,
+                           name)
+        path.unlink(missing_ok=True)
 

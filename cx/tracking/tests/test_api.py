@@ -197,3 +197,34 @@ def test_a_torn_spool_record_is_skipped_and_the_rest_loads(source):
         handle.write(b"CXS1 500 deadbeef\n{\"s\": 1, \"r\": 0, \"m\": [")
     load_all()
     assert [r[0] for r in _events()] == ["t1"]
+
+
+@pytest.mark.django_db
+def test_loaded_and_torn_spool_files_are_removed_once_idle(source):
+    import os
+    import time
+
+    from cx.tracking import loader
+    from cx.tracking.spool import spool_dir
+
+    assert _post("/v1/track", {"userId": "u", "event": "E", "messageId": "i1"}, source.write_key).status_code == 200
+    path = next(spool_dir().glob("*.spool"))
+    torn = spool_dir() / "crashed-1-x.spool"
+    torn.write_bytes(b"CXS1 999 00000000\n{\"s\":")
+    old = time.time() - loader.IDLE_FILE_SECONDS - 5
+    load_all()
+    assert path.exists() and torn.exists()  # still fresh
+    os.utime(path, (old, old))
+    os.utime(torn, (old, old))
+    load_all()
+    assert not path.exists() and not torn.exists()
+    assert [r[0] for r in _events()] == ["i1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_tick_loads_through_a_task(source):
+    from cx.core.periodic import run_due_jobs
+
+    assert _post("/v1/track", {"userId": "u", "event": "E", "messageId": "p1"}, source.write_key).status_code == 200
+    assert "tracking.load" in run_due_jobs(only={"tracking.load"})
+    assert [r[0] for r in _events()] == ["p1"]
