@@ -112,12 +112,30 @@ def load_for(seconds: float) -> None:
             return
 
 
+def work_pending() -> bool:
+    """Cheap check: spool bytes not loaded yet, or touchpoints newer than the last loaded one."""
+    positions = loaded_positions()
+    for path in spool_dir().glob("*.spool"):
+        try:
+            if path.stat().st_size > positions.get(path.name, 0):
+                return True
+        except FileNotFoundError:
+            continue
+    try:
+        seen = int((_tracking_dir() / "touchpoints.json").read_text())
+    except (FileNotFoundError, ValueError):
+        seen = 0
+    newest = Touchpoint.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    return newest > seen
+
+
 def load_periodic(now: datetime) -> None:
-    """The scheduler's tick: the work runs as a task after the scheduler's transaction commits, so the
-    loader's own transactions (profiles, timeline) never nest in it."""
+    """The scheduler's tick: when there is work, it runs as a task after the scheduler's transaction commits,
+    so the loader's own transactions (profiles, timeline) never nest in it."""
     from cx.tracking.tasks import tracking_load
 
-    transaction.on_commit(tracking_load.enqueue)
+    if work_pending():
+        transaction.on_commit(tracking_load.enqueue)
 
 
 def load_all() -> dict[str, int]:
@@ -231,6 +249,10 @@ def _run(engine: Engine, *, max_bytes: int) -> dict[str, Any]:
     if timeline:
         touchpoints_record_bulk(timeline)
     _write_status(positions)
+    if touchpoint_last is not None or not touchpoints_seen:
+        newest = Touchpoint.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+        seen = touchpoint_last if touchpoint_last is not None else newest
+        (_tracking_dir() / "touchpoints.json").write_text(str(seen))
     _cleanup(positions)
     return {"records": records, "events": len(rows) - len(touchpoint_rows), "inserted": inserted,
             "touchpoints": len(touchpoint_rows), "touchpoints_seen": touchpoints_seen, "changes": len(changes)}

@@ -228,3 +228,24 @@ def test_the_scheduler_tick_loads_through_a_task(source):
     assert _post("/v1/track", {"userId": "u", "event": "E", "messageId": "p1"}, source.write_key).status_code == 200
     assert "tracking.load" in run_due_jobs(only={"tracking.load"})
     assert [r[0] for r in _events()] == ["p1"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_scheduler_tick_enqueues_nothing_when_nothing_is_pending(source, monkeypatch):
+    from cx.tracking import loader, tasks
+
+    load_all()
+    assert not loader.work_pending()
+    calls = []
+    monkeypatch.setattr(tasks, "load_for", lambda seconds: calls.append(seconds))
+    from cx.core.periodic import run_due_jobs
+
+    run_due_jobs(only={"tracking.load"})
+    assert calls == []
+    assert _post("/v1/track", {"userId": "u", "event": "E"}, source.write_key).status_code == 200
+    assert loader.work_pending()
+    from cx.core.models import PeriodicJobRun
+
+    PeriodicJobRun.objects.filter(name="tracking.load").update(last_started_at=None)
+    run_due_jobs(only={"tracking.load"})
+    assert calls == [20.0]
