@@ -8,7 +8,7 @@ PG_PORT ?= 5499
 PG_DIR ?= /tmp/cxdesk-pg-$(PG_PORT)
 PG_BIN ?= /usr/lib/postgresql/15/bin
 
-.PHONY: run test install lint test-sqlite test-postgres test-e2e system-deps pg-start pg-stop clean
+.PHONY: run test install lint test-sqlite test-postgres test-e2e test-spark system-deps pg-start pg-stop clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is required ($(PYTHON) not found)"; exit 1; }
@@ -56,6 +56,12 @@ pg-stop:
 test-postgres: install pg-start
 	@set -e; trap '$(MAKE) --no-print-directory pg-stop' EXIT; \
 	  DATABASE_URL=postgres://cx:cx@127.0.0.1:$(PG_PORT)/cx $(BIN)/pytest -q --ignore=tests/e2e
+
+## test-spark (optional, not in `make test`): the journey SQL on PySpark local mode equals DuckDB's (~500 MB)
+test-spark: install
+	command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+	$(BIN)/python -c "import pyspark" 2>/dev/null || $(BIN)/pip install -q pyspark==4.0.5
+	SPARK_LOCAL_IP=127.0.0.1 $(BIN)/python cx/journeys/tests/spark_check.py
 
 test-e2e: install system-deps
 	DJANGO_ALLOW_ASYNC_UNSAFE=true $(BIN)/pytest -q -p no:asyncio tests/e2e

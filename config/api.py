@@ -284,6 +284,7 @@ def _register_routers() -> None:
     api.add_router("/v1/", accounts_router)
     api.add_router("/v1/", customers_router)
     api.add_router("/v1/", journeys_router)
+    api.add_router("/v1/", "cx.journeys.analytics_api.router")
     api.add_router("/v1/", "cx.sla.api.router")
     api.add_router("/v1/", routing_router)
     api.add_router("/v1/", "cx.tickets.api.router")

@@ -15,6 +15,7 @@ from cx.chat.routing import visitor_websocket_urlpatterns  # noqa: E402
 from cx.chat.routing import websocket_urlpatterns as chat_websocket_urlpatterns  # noqa: E402
 from cx.realtime.routing import websocket_urlpatterns  # noqa: E402
 from cx.tickets.routing import websocket_urlpatterns as ticket_websocket_urlpatterns  # noqa: E402
+from cx.tracking.handler import TrackingASGI  # noqa: E402
 
 agent_websockets = AllowedHostsOriginValidator(
     AuthMiddlewareStack(URLRouter(websocket_urlpatterns + ticket_websocket_urlpatterns + chat_websocket_urlpatterns))
@@ -28,4 +29,5 @@ async def websockets(scope, receive, send):
     return await app(scope, receive, send)
 
 
-application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websockets})
+# The tracking API (/v1/...) is answered before Django's middleware: it must only append to a durable spool.
+application = ProtocolTypeRouter({"http": TrackingASGI(django_asgi_app), "websocket": websockets})

@@ -52,6 +52,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CXDESK_MAX_UPLOAD_BYTES", "209715200",
             "Largest multipart upload (attachments) accepted by the API; each file is also limited by the app."),
     Setting("CXDESK_LOG_LEVEL", "INFO", "Log level for cxdesk's own loggers."),
+    Setting("CXDESK_ANALYTICS_ENGINE", "duckdb",
+            "Analytics store: duckdb (a file in CXDESK_HOME/analytics) or postgres (the main database)."),
+    Setting("CXDESK_TRACKING_MAX_INFLIGHT", "256",
+            "Tracking API requests one process handles at once before answering 429 (Retry-After)."),
+    Setting("CXDESK_TRACKING_MAX_BACKLOG_MB", "2048",
+            "Spooled tracking data not yet loaded into the analytics store before the API answers 429."),
     Setting("CXDESK_DATA_DIR", "../shared/data",
             "Where `cxdesk demo` looks for real public texts (banking77, bitext)."),
 )

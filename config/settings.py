@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "cx.accounts",
     "cx.customers",
     "cx.journeys",
+    "cx.tracking",
     "cx.tickets",
     "cx.sla",
     "cx.routing",
@@ -267,3 +268,8 @@ LOGGING = {
 }
 
 CXDESK_DATA_DIR = env_path("CXDESK_DATA_DIR")
+
+# --- Journeys and tracking ------------------------------------------------------------------------
+CXDESK_ANALYTICS_ENGINE = env_str("CXDESK_ANALYTICS_ENGINE")
+CXDESK_TRACKING_MAX_INFLIGHT = env_int("CXDESK_TRACKING_MAX_INFLIGHT")
+CXDESK_TRACKING_MAX_BACKLOG_MB = env_int("CXDESK_TRACKING_MAX_BACKLOG_MB")

@@ -20,6 +20,8 @@ urlpatterns = [
     path("accounts/", include("cx.accounts.urls")),
     path("customers/", include("cx.customers.urls")),
     path("journeys/", include("cx.journeys.urls")),
+    path("tracking/", include("cx.tracking.urls")),
+    path("v1/", include("cx.tracking.api_urls")),
     path("tickets/", include("cx.tickets.urls")),
     path("sla/", include("cx.sla.urls")),
     path("notifications/", include("cx.notifications.urls")),

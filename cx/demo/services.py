@@ -28,6 +28,7 @@ from cx.demo.catalog import DEMO_AGENT_EMAIL_DOMAIN, DEMO_AGENTS, DEMO_TEAMS
 from cx.demo.generate import TOUCHPOINT_SOURCE, CustomerSpec, customer_specs, organization_specs
 from cx.demo.texts import question_pool
 from cx.journeys.services import touchpoint_record
+from cx.tracking.demo import DEFAULT_PEOPLE, tracking_demo_load
 
 # Printed at the end of `cxdesk demo`. Demo only: these accounts must never exist on a real installation.
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - a published demo credential, not a secret
@@ -49,6 +50,7 @@ class DemoResult:
     customers_existing: int = 0
     customers_conflicting: int = 0  # an identity belongs to a customer that is not this demo customer
     touchpoints_created: int = 0
+    journeys: dict[str, int] = field(default_factory=dict)  # tracked people and events (cx.tracking.demo)
     question_source: str = ""
     used_sample: bool = False  # no dataset was found in data_dir
     seconds: float = 0.0
@@ -119,7 +121,8 @@ def demo_customer_load(*, spec: CustomerSpec, organizations: dict[str, Organizat
 
 
 def demo_load(*, customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED, data_dir: Path | None,
-              now: datetime | None = None, progress: Callable[[int], None] | None = None) -> DemoResult:
+              now: datetime | None = None, progress: Callable[[int], None] | None = None,
+              journeys: int = DEFAULT_PEOPLE) -> DemoResult:
     """Load (or complete) the demo company. ``progress`` is called with 1 after each customer."""
     started = time.perf_counter()
     result = DemoResult(seed=seed, data_dir=data_dir)
@@ -144,5 +147,6 @@ def demo_load(*, customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED, d
                 result.customers_conflicting += 1
         if progress is not None:
             progress(1)
+    result.journeys = tracking_demo_load(people=journeys, seed=seed, now=now or timezone.now())
     result.seconds = time.perf_counter() - started
     return result

@@ -19,12 +19,14 @@ def _scope(request: HttpRequest) -> AccessLevel | None:
 
 
 @router.get("/customers/{int:customer_id}/timeline", response=TimelinePageOut,
-            summary="A customer's touchpoints, newest first, optionally of one stage")
+            summary="A customer's touchpoints, newest first, optionally of one stage, kind (category) or channel")
 def timeline(request: HttpRequest, customer_id: int, cursor: str | None = None,
-             limit: int = Query(25, ge=1, le=selectors.MAX_PAGE_SIZE), stage: Stage | None = None):
+             limit: int = Query(25, ge=1, le=selectors.MAX_PAGE_SIZE), stage: Stage | None = None,
+             category: str | None = None, channel: str | None = None):
     customer = customer_get_for(actor=request.auth, customer_id=customer_id, token_scope=_scope(request))
     page = selectors.timeline_page(actor=request.auth, customer_id=customer.pk, cursor=cursor, limit=limit,
-                                   stage=stage.value if stage else None, token_scope=_scope(request))
+                                   stage=stage.value if stage else None, token_scope=_scope(request),
+                                   category=category, channel=channel)
     return {"next": page.next_cursor, "results": page.items}
 
 

@@ -52,3 +52,38 @@ class Touchpoint(models.Model):
         if not self._state.adding:
             raise ValueError("Touchpoints are append-only; use the journeys services for merge and erasure.")
         super().save(*args, **kwargs)
+
+
+class Department(models.TextChoices):
+    MARKETING = "marketing", "Marketing"
+    SALES = "sales", "Sales"
+    PRODUCT = "product", "Product"
+    OPERATIONS = "operations", "Operations"
+    SUPPORT = "support", "Support"
+
+
+class TouchpointDefinition(models.Model):
+    """The touchpoint catalog: which event (optionally with one property value) is which touchpoint, in which
+    stage and channel, and which department owns it. Internal touchpoint kinds (ticket.created, ...) can be
+    catalogued too, to name them and give them an owner."""
+
+    event = models.CharField(max_length=200)
+    property_name = models.CharField(max_length=100, blank=True, default="")
+    property_value = models.CharField(max_length=200, blank=True, default="")
+    name = models.CharField(max_length=120)
+    stage = models.CharField(max_length=16, choices=Stage.choices)
+    channel = models.CharField(max_length=32, default="web")
+    department = models.CharField(max_length=16, choices=Department.choices)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["stage", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "property_name", "property_value"],
+                                    name="touchpoint_definition_unique_match"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.event})"

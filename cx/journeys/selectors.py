@@ -13,6 +13,15 @@ from cx.core.pagination import cursor_decode_time_id, cursor_encode
 from cx.journeys.models import Stage, Touchpoint
 
 MAX_PAGE_SIZE = 200
+# Customer 360 filters: what kind of interaction a touchpoint is (tracked events, tickets, chats, calls, ...).
+CATEGORIES: dict[str, tuple[str, Q]] = {
+    "tracked": ("Tracked events", Q(source__startswith="tracking:")),
+    "tickets": ("Tickets", Q(kind__startswith="ticket.")),
+    "chats": ("Chats", Q(kind__startswith="chat.") | Q(channel="chat")),
+    "calls": ("Calls", Q(kind__startswith="call.") | Q(channel="phone")),
+    "surveys": ("Survey answers", Q(kind__startswith="survey")),
+    "orders": ("Orders", Q(kind__contains="order")),
+}
 
 
 @dataclass(frozen=True)
@@ -22,7 +31,8 @@ class TimelinePage:
 
 
 def timeline_page(*, actor: User, customer_id: int, cursor: str | None = None, limit: int = 25,
-                  stage: str | None = None, token_scope: AccessLevel | None = None) -> TimelinePage:
+                  stage: str | None = None, token_scope: AccessLevel | None = None, category: str | None = None,
+                  channel: str | None = None) -> TimelinePage:
     require_access(actor, AccessLevel.READ, token_scope=token_scope)
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValidationFailed("Page size out of range.", fields={"limit": f"1 to {MAX_PAGE_SIZE}"})
@@ -31,6 +41,13 @@ def timeline_page(*, actor: User, customer_id: int, cursor: str | None = None, l
         if stage not in Stage.values:
             raise ValidationFailed("Unknown stage.", fields={"stage": f"one of {', '.join(Stage.values)}"})
         qs = qs.filter(stage=stage)
+    if category:
+        if category not in CATEGORIES:
+            raise ValidationFailed("Unknown kind of touchpoint.",
+                                   fields={"category": f"one of {', '.join(CATEGORIES)}"})
+        qs = qs.filter(CATEGORIES[category][1])
+    if channel:
+        qs = qs.filter(channel=channel)
     if cursor:
         occurred, last_id = cursor_decode_time_id(cursor)
         qs = qs.filter(Q(occurred_at__lt=occurred) | Q(occurred_at=occurred, id__lt=last_id))
@@ -40,6 +57,10 @@ def timeline_page(*, actor: User, customer_id: int, cursor: str | None = None, l
         rows = rows[:limit]
         next_cursor = cursor_encode([rows[-1].occurred_at, rows[-1].pk])
     return TimelinePage(items=rows, next_cursor=next_cursor)
+
+
+def timeline_channels(*, customer_id: int) -> list[str]:
+    return sorted(set(Touchpoint.objects.filter(customer_id=customer_id).values_list("channel", flat=True)))
 
 
 def stage_counts(*, customer_id: int) -> dict[str, int]:

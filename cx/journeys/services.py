@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from cx.accounts.models import AccessLevel, User
 from cx.accounts.services import require_access
+from cx.core.audit import audit_record
 from cx.core.errors import Conflict, ValidationFailed
 from cx.customers.models import Customer
-from cx.journeys.models import Stage, Touchpoint
+from cx.journeys.models import Department, Stage, Touchpoint, TouchpointDefinition
 from cx.realtime.publish import publish_on_commit
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_.:\-]{0,99}$")
@@ -151,3 +152,68 @@ class TouchpointDataHandler:
     def erase(self, *, customer_id: int) -> int:
         # Kind, channel, stage and time stay for aggregates; free-form properties and ids may identify.
         return Touchpoint.objects.filter(customer_id=customer_id).update(properties={}, external_id="")
+
+
+def touchpoints_record_bulk(rows: list[dict[str, Any]]) -> int:
+    """Append many touchpoints at once (the tracking loader's tracked events of known customers).
+
+    Rows carry the touchpoint_record fields; a repeated (source, external_id) is skipped, so a re-run loads
+    nothing twice. No live push per row: the timeline shows them on its next load.
+    """
+    objects = []
+    for row in rows:
+        kind = row["kind"] if _SLUG.match(row["kind"]) else "event"
+        channel = row["channel"] if _CHANNEL.match(row["channel"]) else "web"
+        stage = row["stage"] if row["stage"] in Stage.values else Stage.USAGE
+        objects.append(Touchpoint(customer_id=row["customer_id"], kind=kind, channel=channel, stage=stage,
+                                  occurred_at=row["occurred_at"], properties=row.get("properties") or {},
+                                  source=row["source"][:64], external_id=row.get("external_id", "")[:128]))
+    Touchpoint.objects.bulk_create(objects, batch_size=1000, ignore_conflicts=True)
+    return len(objects)
+
+
+@transaction.atomic
+def touchpoint_definition_save(*, actor: User, instance: TouchpointDefinition | None,
+                               values: dict[str, Any]) -> TouchpointDefinition:
+    """Create or change a catalog entry (event [+ property value] -> touchpoint, stage, channel, owner)."""
+    require_access(actor, AccessLevel.WRITE)
+    errors: dict[str, str] = {}
+    if not (values.get("event") or "").strip():
+        errors["event"] = "required"
+    if not (values.get("name") or "").strip():
+        errors["name"] = "required"
+    if bool(values.get("property_name")) != bool(values.get("property_value")):
+        errors["property_value"] = "give both the property and its value, or neither"
+    if values.get("stage") not in Stage.values:
+        errors["stage"] = f"one of {', '.join(Stage.values)}"
+    if values.get("department") not in Department.values:
+        errors["department"] = f"one of {', '.join(Department.values)}"
+    if not _CHANNEL.match(values.get("channel") or ""):
+        errors["channel"] = "lower-case word, e.g. web, email, ads"
+    clash = TouchpointDefinition.objects.filter(event=values.get("event", "").strip(),
+                                                property_name=values.get("property_name") or "",
+                                                property_value=values.get("property_value") or "")
+    if instance is not None:
+        clash = clash.exclude(pk=instance.pk)
+    if clash.exists():
+        errors["event"] = "this event (and property value) is already in the catalog"
+    if errors:
+        raise ValidationFailed("The touchpoint is invalid.", fields=errors)
+    definition = instance or TouchpointDefinition()
+    for name in ("event", "property_name", "property_value", "name", "stage", "channel", "department",
+                 "description"):
+        value = values.get(name) or ""
+        setattr(definition, name, value.strip() if isinstance(value, str) else value)
+    definition.save()
+    audit_record(actor=actor, action="journeys.touchpoint_defined", target_type="touchpoint_definition",
+                 target_id=definition.pk, data={"event": definition.event, "name": definition.name,
+                                                "stage": definition.stage, "department": definition.department})
+    return definition
+
+
+@transaction.atomic
+def touchpoint_definition_delete(*, actor: User, definition: TouchpointDefinition) -> None:
+    require_access(actor, AccessLevel.WRITE)
+    audit_record(actor=actor, action="journeys.touchpoint_undefined", target_type="touchpoint_definition",
+                 target_id=definition.pk, data={"event": definition.event, "name": definition.name})
+    definition.delete()

@@ -27,7 +27,7 @@ from cx.core.errors import DomainError, NotFound, PermissionDenied
 from cx.customers.models import Customer
 from cx.customers.selectors import customer_get_for
 from cx.journeys.models import Stage, Touchpoint
-from cx.journeys.selectors import stage_counts, timeline_page
+from cx.journeys.selectors import CATEGORIES, stage_counts, timeline_channels, timeline_page
 from cx.journeys.services import touchpoint_record_by_agent
 
 TIMELINE_PAGE_SIZE = 20
@@ -107,10 +107,12 @@ def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
     """A page of the timeline, newest first; ``cursor`` continues with older entries, ``stage`` filters."""
     stage = request.GET.get("stage") or None
     cursor = request.GET.get("cursor") or None
+    category = request.GET.get("category") or None
+    channel = request.GET.get("channel") or None
     try:
         customer = customer_get_for(actor=request.user, customer_id=customer_id)
         page = timeline_page(actor=request.user, customer_id=customer.pk, cursor=cursor, stage=stage,
-                             limit=TIMELINE_PAGE_SIZE)
+                             limit=TIMELINE_PAGE_SIZE, category=category, channel=channel)
     except DomainError as error:
         return _error(request, error)
     context = {
@@ -119,6 +121,11 @@ def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
         "next_cursor": page.next_cursor,
         "stage": stage or "",
         "stages": Stage.choices,
+        "category": category or "",
+        "categories": [(key, label) for key, (label, _) in CATEGORIES.items()],
+        "channel": channel or "",
+        "channels": timeline_channels(customer_id=customer.pk),
+        "filtered": bool(stage or category or channel),
         "cursor": cursor,
     }
     if request.htmx and not request.htmx.history_restore_request:

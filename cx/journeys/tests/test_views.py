@@ -220,3 +220,41 @@ def test_touchpoints_are_read_only_in_the_django_admin(db, customer):
     assert client.post(reverse("admin:journeys_touchpoint_delete", args=[touchpoint.pk]),
                        {"post": "yes"}).status_code == 403
     assert Touchpoint.objects.filter(pk=touchpoint.pk).exists()
+
+
+def test_customer_360_timeline_filters_by_kind_and_channel(db, agent_user):
+    from django.test import Client
+
+    from cx.customers.services import customer_create
+    from cx.journeys.services import touchpoint_record, touchpoints_record_bulk
+
+    customer = customer_create(actor=None, display_name="Filter Person")
+    touchpoint_record(customer=customer, kind="ticket.created", channel="email", stage="support", source="tickets")
+    touchpoint_record(customer=customer, kind="chat.started", channel="chat", stage="support", source="chat")
+    touchpoint_record(customer=customer, kind="survey_answered", channel="email", stage="loyalty", source="surveys",
+                      properties={"score": 9})
+    touchpoint_record(customer=customer, kind="order.completed", channel="web", stage="purchase", source="api")
+    from django.utils import timezone
+
+    touchpoints_record_bulk([{"customer_id": customer.pk, "kind": "feature_used", "channel": "app", "stage": "usage",
+                              "occurred_at": timezone.now(), "properties": {}, "source": "tracking:1",
+                              "external_id": "m-1"}])
+    client = Client()
+    client.force_login(agent_user)
+    url = f"/journeys/customers/{customer.pk}/timeline/"
+
+    def kinds(**params):
+        html = client.get(url, params, headers={"HX-Request": "true"}).content.decode()
+        return {k for k in ("ticket.created", "chat.started", "survey_answered", "order.completed", "feature_used")
+                if f">{k}<" in html}
+
+    assert kinds() == {"ticket.created", "chat.started", "survey_answered", "order.completed", "feature_used"}
+    assert kinds(category="tracked") == {"feature_used"}
+    assert kinds(category="tickets") == {"ticket.created"}
+    assert kinds(category="chats") == {"chat.started"}
+    assert kinds(category="surveys") == {"survey_answered"}
+    assert kinds(category="orders") == {"order.completed"}
+    assert kinds(channel="email") == {"ticket.created", "survey_answered"}
+    assert kinds(category="surveys", stage="support") == set()
+    bad = client.get(url, {"category": "nope"}, headers={"HX-Request": "true"})
+    assert bad.status_code == 422

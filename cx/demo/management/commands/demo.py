@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from cx.demo.catalog import COMPANY_NAME, COMPANY_PITCH, DEMO_AGENTS
 from cx.demo.services import DEFAULT_CUSTOMERS, DEFAULT_SEED, DEMO_PASSWORD, DemoResult, demo_load
+from cx.tracking.demo import DEFAULT_PEOPLE
 
 MAX_CUSTOMERS = 200_000
 ADMIN_PASSWORD_FILENAME = "admin-password.txt"  # noqa: S105 - the file `createadmin --initial` writes
@@ -55,6 +56,8 @@ class Command(BaseCommand):
                             help="folder with banking77/train.csv and bitext_customer_support/train.csv for real "
                                  "support questions (default: CXDESK_DATA_DIR); without them a built-in sample "
                                  "is used")
+        parser.add_argument("--journeys", type=_customer_count, default=DEFAULT_PEOPLE, metavar="N",
+                            help=f"tracked people with website/app journeys (default {DEFAULT_PEOPLE})")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options) -> None:
@@ -66,7 +69,8 @@ class Command(BaseCommand):
         call_command("createadmin", initial=True, stdout=self.stdout, stderr=self.stderr)
         show_bar = not options["quiet"] and sys.stderr.isatty()
         with tqdm(total=customers, unit="customer", file=sys.stderr, disable=not show_bar) as bar:
-            result = demo_load(customers=customers, seed=seed, data_dir=data_dir, progress=bar.update)
+            result = demo_load(customers=customers, seed=seed, data_dir=data_dir, progress=bar.update,
+                               journeys=options["journeys"])
         self._report(result)
 
     def _report(self, result: DemoResult) -> None:
@@ -77,6 +81,9 @@ class Command(BaseCommand):
             f"{result.customers_created} customers with {result.touchpoints_created} touchpoints; "
             f"{result.customers_existing} customers were already there."
         )
+        if result.journeys:
+            write(f"Journeys: {result.journeys['people']} tracked people, {result.journeys['events']} new events "
+                  f"({result.journeys['linked_customers']} people linked to helpdesk customers).")
         if result.customers_conflicting:
             write(f"Skipped {result.customers_conflicting} demo customers whose email or phone already belongs "
                   "to another customer.")
