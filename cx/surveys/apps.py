@@ -12,15 +12,17 @@ class SurveysConfig(AppConfig):
     nav_item = NavItem(label="Surveys", url_name="surveys:list", order=50)
 
     def ready(self) -> None:
+        from cx.chat.hooks import register_chat_end_observer
         from cx.core.evaluation import register_evaluation
         from cx.core.periodic import register_periodic_job
         from cx.customers.registry import register_customer_data_handler
-        from cx.surveys import triggers
+        from cx.surveys import channels, triggers
         from cx.surveys.services import SurveyDataHandler
         from cx.surveys.text import evaluate
         from cx.tickets.hooks import register_ticket_observer
 
         register_ticket_observer("surveys", triggers.on_ticket_change)
+        register_chat_end_observer("surveys", channels.on_chat_ended)
         register_customer_data_handler(SurveyDataHandler())
         register_periodic_job(name="surveys.send_due", every=timedelta(minutes=1), run=triggers.send_due)
         register_periodic_job(name="surveys.journey_events", every=timedelta(minutes=15), run=triggers.journey_events)
