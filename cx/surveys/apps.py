@@ -16,6 +16,7 @@ class SurveysConfig(AppConfig):
         from cx.core.evaluation import register_evaluation
         from cx.core.periodic import register_periodic_job
         from cx.customers.registry import register_customer_data_handler
+        from cx.messaging.hooks import register_inbound_reply_handler
         from cx.surveys import channels, triggers
         from cx.surveys.services import SurveyDataHandler
         from cx.surveys.text import evaluate
@@ -23,6 +24,7 @@ class SurveysConfig(AppConfig):
 
         register_ticket_observer("surveys", triggers.on_ticket_change)
         register_chat_end_observer("surveys", channels.on_chat_ended)
+        register_inbound_reply_handler("surveys", channels.on_inbound_reply)
         register_customer_data_handler(SurveyDataHandler())
         register_periodic_job(name="surveys.send_due", every=timedelta(minutes=1), run=triggers.send_due)
         register_periodic_job(name="surveys.journey_events", every=timedelta(minutes=15), run=triggers.journey_events)
