@@ -10,6 +10,7 @@ class SurveysConfig(AppConfig):
     label = "surveys"
     verbose_name = "Surveys"
     nav_item = NavItem(label="Surveys", url_name="surveys:list", order=50)
+    portal_panel = "cx.surveys.channels.portal_survey_panel"  # open invitations on the portal (cx/portal/registry.py)
 
     def ready(self) -> None:
         from cx.chat.hooks import register_chat_end_observer

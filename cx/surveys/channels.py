@@ -120,3 +120,23 @@ def on_inbound_reply(reply: InboundReply) -> bool:
     thanks = invitation.survey.thank_you_text or "Thank you for your feedback!"
     ticket_reply(actor=_surveys_user(), ticket=invitation.ticket, automated=True, body=thanks)
     return True
+
+
+def portal_survey_panel(customer: Customer) -> dict[str, Any] | None:
+    """The customer portal's "Your surveys" panel: open invitations (sent or opened, not answered, token
+    still valid, survey active), each a link to its public page."""
+    from django.urls import reverse
+
+    open_invitations = (services.Invitation.objects
+                        .filter(customer=customer, status__in=(InvitationStatus.SENT, InvitationStatus.OPENED),
+                                answered_at__isnull=True, survey__status=SurveyStatus.ACTIVE,
+                                sent_at__gt=timezone.now() - services.TOKEN_MAX_AGE)
+                        .select_related("survey").order_by("-sent_at")[:20])
+    links = []
+    for invitation in open_invitations:
+        about = f"about request #{invitation.ticket_id}" if invitation.ticket_id else ""
+        links.append({
+            "label": invitation.survey.name,
+            "url": reverse("surveys:public", args=[services.invitation_token(invitation)]),
+            "detail": " · ".join(part for part in (about, f"sent {invitation.sent_at:%Y-%m-%d}") if part)})
+    return {"heading": "Surveys waiting for your answer", "links": links} if links else None

@@ -95,3 +95,29 @@ def test_no_active_survey_means_no_offer(frames, end_chat, make_survey):
     make_survey("csat", trigger="manual")
     end_chat()
     assert not [f for f in frames if f["type"] == "survey"]
+
+
+def test_the_portal_lists_the_customers_open_survey_invitations(client, make_survey, mailoutbox,
+                                                                django_capture_on_commit_callbacks):
+    from cx.customers.services import customer_create
+    from cx.portal.tests.test_portal import _sign_in
+
+    carla = customer_create(actor=None, display_name="Carla",
+                            identities=[{"kind": "email", "value": "carla@acme.test"}])
+    dan = customer_create(actor=None, display_name="Dan", identities=[{"kind": "email", "value": "dan@acme.test"}])
+    nps, csat = make_survey("nps", name="Relationship NPS"), make_survey("csat", name="Support CSAT")
+    open_one = services.survey_invitation_create(survey=nps, customer=carla, channel="portal", ignore_cooldown=True)
+    answered = services.survey_invitation_create(survey=csat, customer=carla, channel="portal",
+                                                 ignore_cooldown=True)
+    services.response_submit(invitation=answered, answers=[{"question_id": csat.questions.first().pk, "score": 5}],
+                             complete=True)
+    services.survey_invitation_create(survey=csat, customer=dan, channel="portal")
+    assert open_one.status == "sent"
+
+    _sign_in(client, "carla@acme.test", mailoutbox, django_capture_on_commit_callbacks)
+    page = client.get("/portal/").content.decode()
+    assert "Surveys waiting for your answer" in page and "Relationship NPS" in page
+    assert "Support CSAT" not in page  # answered, and Dan's invitation is not Carla's
+    link = f"/surveys/s/{services.invitation_token(open_one)}/"
+    assert f'href="{link}"' in page
+    assert client.get(link).status_code == 200
