@@ -56,6 +56,8 @@ def test_the_chat_widget_shows_inline_csat_at_chat_end_and_the_score_is_on_the_t
     visitor.get_by_role("button", name="End chat").click()
     rating = visitor.get_by_role("region", name="Rate this chat")
     expect(rating).to_be_visible()
+    visitor.reload()  # the offer survives a reload of the host page (the widget reopens as it was)
+    expect(rating).to_be_visible(timeout=15_000)
     expect(rating.get_by_role("group")).to_contain_text("satisfied")
     rating.get_by_role("button", name="Send rating").click()
     expect(rating.get_by_role("alert")).to_have_text("Choose a score first.")

@@ -225,6 +225,7 @@
       var again = el("button", { "class": "btn", type: "button", text: "Start a new chat" });
       again.addEventListener("click", function () { state.conv = null; render(); });
       footer.appendChild(el("div", { "class": "send" }, [el("p", { "class": "note", style: "flex:1", text: "This chat has ended." }), again]));
+      if (!state.survey) { try { state.survey = JSON.parse(load("survey") || "null"); } catch (e) { state.survey = null; } }
       if (state.survey && state.survey.conversation === conv.id) { drawSurvey(state.survey); }
       return;
     }
@@ -361,6 +362,7 @@
         .then(function (result) {
           if (result.ok || result.status === 409) {
             survey.done = result.ok ? (survey.thank_you || "Thank you for your feedback!") : "You have already rated this chat.";
+            save("survey", JSON.stringify(survey));
             drawSurvey(survey); return;
           }
           var e = result.data && result.data.error;
@@ -382,6 +384,7 @@
     if (frame.type === "survey") {
       state.survey = frame.survey;
       state.survey.conversation = state.conv ? state.conv.id : null;
+      save("survey", JSON.stringify(state.survey));  // still offered after a reload of the page
       drawSurvey(state.survey);
       return;
     }
