@@ -27,6 +27,7 @@ from cx.accounts.models import AccessLevel, User
 from cx.accounts.selectors import active_agent_get, team_list
 from cx.accounts.services import require_access, system_user_get
 from cx.chat import push, selectors
+from cx.chat.hooks import ChatEnded, chat_end_frames
 from cx.chat.identity import identity_signature_valid, visitor_token_issue, visitor_token_read
 from cx.chat.models import (
     MAX_AGENT_CHAT_LIMIT,
@@ -598,6 +599,10 @@ def _end(conversation: ChatConversation, *, by: str, actor: User | None) -> Chat
                  data={"ticket_id": conversation.ticket_id, "by": by})
     _touchpoint(conversation, "chat.ended", {"by": by})
     push.to_visitor_on_commit(visitor_id=conversation.visitor_id, frame=_status_frame(conversation))
+    ended = ChatEnded(conversation_id=conversation.pk, ticket_id=conversation.ticket_id,
+                      customer_id=conversation.ticket.requester_id, visitor_id=conversation.visitor_id, by=by)
+    for frame in chat_end_frames(ended):
+        push.to_visitor_on_commit(visitor_id=conversation.visitor_id, frame=frame)
     push.to_agents_on_commit(event={"type": "chat.ended", "payload": {
         "conversation_id": conversation.pk, "ticket_id": conversation.ticket_id}})
     if agent_id:

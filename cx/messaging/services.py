@@ -52,6 +52,7 @@ from cx.messaging.adapters.base import (
     StatusUpdate,
     WebhookRequest,
 )
+from cx.messaging.hooks import InboundReply, inbound_reply_claimed
 from cx.messaging.models import (
     PROVIDER_CHANNEL,
     STATUS_RANK,
@@ -426,13 +427,20 @@ def _subject(connector: Connector, item: InboundMessage, customer: Customer) -> 
     return subject[:120]
 
 
-def _message_receive(*, connector: Connector, item: InboundMessage) -> Message:
+def _message_receive(*, connector: Connector, item: InboundMessage) -> Message | None:
     customer = _customer_for(connector=connector, kind=item.identity_kind, value=item.identity_value,
                              display_name=item.display_name)
     conversation = _conversation(connector=connector, contact_id=item.contact_id, customer=customer)
     channel = connector.channel
     body = item.body()
     ticket = Ticket.objects.filter(pk=conversation.ticket_id).first() if conversation.ticket_id else None
+    if ticket is not None and not item.media and inbound_reply_claimed(InboundReply(
+            ticket_id=ticket.pk, customer_id=_live(conversation.customer).pk, channel=channel, body=body)):
+        # Another app consumed the message (e.g. a survey answer "5"): it is not a reply on the ticket.
+        if conversation.last_inbound_at is None or item.occurred_at > conversation.last_inbound_at:
+            conversation.last_inbound_at = item.occurred_at
+            conversation.save(update_fields=["last_inbound_at"])
+        return None
     if ticket is not None:
         message = ticket_customer_reply(ticket=ticket, customer=_live(conversation.customer), body=body,
                                         channel=channel, external_id=item.external_id)

@@ -18,6 +18,7 @@ from cx.kb.selectors import PORTAL_SESSION_KEY, article_search, article_url_path
 from cx.kb.services import help_center_settings, suggestion_open_record
 from cx.portal import selectors, services
 from cx.portal.forms import LoginForm, NewRequestForm, ReplyForm
+from cx.portal.registry import portal_panels
 
 SUGGESTIONS = 5
 
@@ -110,7 +111,8 @@ def logout(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest, *, customer: Customer) -> HttpResponse:
     tickets = list(selectors.portal_tickets(customer=customer)[:200])
     return render(request, "portal/home.html", _context(
-        request, tickets=tickets, shared=selectors.organization_shares_tickets(customer=customer)))
+        request, tickets=tickets, shared=selectors.organization_shares_tickets(customer=customer),
+        panels=portal_panels(customer)))
 
 
 @require_GET

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Min
 
 from cx.journeys.models import Touchpoint
-from cx.surveys import services
+from cx.surveys import channels, services
 from cx.surveys.models import FollowUp, Invitation, LoopState, Survey, SurveyStatus, Trigger
 from cx.tickets.hooks import TicketChange
 from cx.tickets.models import StatusCategory, Ticket
@@ -34,6 +34,9 @@ def on_ticket_change(change: TicketChange) -> None:
     for survey in surveys:
         if ticket.requester.merged_into_id or ticket.requester.erased_at:
             return
+        if ticket.channel in channels.MESSAGING_CHANNELS:
+            channels.messaging_survey_send(survey=survey, ticket=ticket)
+            continue
         services.survey_invitation_create(
             survey=survey, customer=ticket.requester, channel="email", ticket=ticket, source="ticket_solved",
             source_key=f"ticket:{ticket.pk}",

@@ -50,6 +50,14 @@
     ".attach{background:none;border:1px solid #d0d7de;border-radius:6px;padding:7px 9px;cursor:pointer}" +
     ".error{color:#cf222e;font-size:12px}.note{color:#57606a;font-size:13px;margin:0}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
+    ".csat{background:#fff;border:1px solid #d0d7de;border-radius:10px;padding:10px;margin:8px 0 0}" +
+    ".csat fieldset{border:0;margin:0;padding:0}.csat legend{font-weight:600;margin-bottom:6px}" +
+    ".csat .scores{display:flex;gap:6px}.csat .scores button{flex:1;min-height:40px;border:1px solid #57606a;" +
+    "border-radius:6px;background:#fff;color:#1b1f24;font:inherit;cursor:pointer}" +
+    ".csat .scores button[aria-pressed=true]{background:var(--c);color:#fff;border-color:var(--c)}" +
+    ".csat .ends{display:flex;justify-content:space-between;font-size:12px;color:#57606a;margin:4px 0 8px}" +
+    ".csat label{display:block;font-size:13px;margin:6px 0 4px}.csat textarea{width:100%;min-height:56px;font:inherit}" +
+    ".csat button:focus-visible,.csat textarea:focus-visible{outline:3px solid #0969da;outline-offset:1px}" +
     "@media (max-width:480px){.panel{right:0;bottom:0;width:100vw;height:100%;max-height:100%;border-radius:0}" +
     ".launch{right:14px;bottom:14px}}";
 
@@ -217,6 +225,8 @@
       var again = el("button", { "class": "btn", type: "button", text: "Start a new chat" });
       again.addEventListener("click", function () { state.conv = null; render(); });
       footer.appendChild(el("div", { "class": "send" }, [el("p", { "class": "note", style: "flex:1", text: "This chat has ended." }), again]));
+      if (!state.survey) { try { state.survey = JSON.parse(load("survey") || "null"); } catch (e) { state.survey = null; } }
+      if (state.survey && state.survey.conversation === conv.id) { drawSurvey(state.survey); }
       return;
     }
     var text = el("textarea", { "aria-label": "Message", placeholder: "Write a message…", maxlength: "5000" });
@@ -295,7 +305,89 @@
     return true;
   }
 
+  // --- Inline survey at chat end (docs/chat.md): score buttons + optional comment, answered through the
+  // public survey endpoints with the invitation's token. -------------------------------------------------
+  function drawSurvey(survey) {
+    var old = root.querySelector(".csat");
+    if (old) { old.remove(); }
+    var q = survey.question, comments = survey.comments || [], chosen = null;
+    var box = el("section", { "class": "csat", "aria-label": "Rate this chat" });
+    if (survey.done) {
+      box.appendChild(el("p", { "class": "note", role: "status", text: survey.done }));
+      body.appendChild(box); body.scrollTop = body.scrollHeight; return;
+    }
+    var scores = el("div", { "class": "scores" });
+    var legend = el("legend", { text: q.text });
+    var fieldset = el("fieldset", {}, [legend, scores,
+      el("div", { "class": "ends", "aria-hidden": "true" }, [el("span", { text: q.low_label || "" }), el("span", { text: q.high_label || "" })])]);
+    var text = el("textarea", { id: "cx-csat-comment", maxlength: "2000" });
+    var textLabel = el("label", { "for": "cx-csat-comment" });
+    var textWrap = el("div", {}, [textLabel, text]);
+    var submit = el("button", { "class": "btn", type: "button", text: "Send rating" });
+    var error = el("p", { "class": "error", role: "alert" });
+    function currentComment() {
+      // The first open-text question the chosen score makes visible (follow-up logic of the survey).
+      for (var i = 0; i < comments.length; i++) {
+        var rule = comments[i].show_if;
+        if (!rule) { return comments[i]; }
+        if (chosen !== null && chosen >= rule.min && chosen <= rule.max) { return comments[i]; }
+      }
+      return null;
+    }
+    function refresh() {
+      var comment = currentComment();
+      textWrap.hidden = !comment;
+      if (comment) { textLabel.textContent = comment.text + " (optional)"; }
+    }
+    q.scale.forEach(function (score) {
+      var label = String(score) + (score === q.scale[0] && q.low_label ? " – " + q.low_label : "") +
+        (score === q.scale[q.scale.length - 1] && q.high_label ? " – " + q.high_label : "");
+      var button = el("button", { type: "button", "aria-pressed": "false", "aria-label": label, text: String(score) });
+      button.addEventListener("click", function () {
+        chosen = score;
+        scores.querySelectorAll("button").forEach(function (b) { b.setAttribute("aria-pressed", b === button ? "true" : "false"); });
+        refresh();
+      });
+      scores.appendChild(button);
+    });
+    submit.addEventListener("click", function () {
+      if (chosen === null) { error.textContent = "Choose a score first."; return; }
+      var answers = [{ question_id: q.id, score: chosen }];
+      var comment = currentComment();
+      if (comment && text.value.trim()) { answers.push({ question_id: comment.id, text: text.value.trim() }); }
+      submit.disabled = true; error.textContent = "";
+      fetch(BASE + survey.path + "/answers", { method: "POST", headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ answers: answers, complete: true }) })
+        .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, status: r.status, data: data }; }); })
+        .then(function (result) {
+          if (result.ok || result.status === 409) {
+            survey.done = result.ok ? (survey.thank_you || "Thank you for your feedback!") : "You have already rated this chat.";
+            save("survey", JSON.stringify(survey));
+            drawSurvey(survey); return;
+          }
+          var e = result.data && result.data.error;
+          error.textContent = e ? e.message + (e.fields ? " " + Object.keys(e.fields).map(function (k) { return e.fields[k]; }).join(" ") : "") : "Could not send your rating.";
+          submit.disabled = false;
+        })
+        .catch(function () { error.textContent = "Could not send your rating. Please try again."; submit.disabled = false; });
+    });
+    box.appendChild(fieldset);
+    box.appendChild(textWrap);
+    box.appendChild(el("div", { "class": "send" }, [submit]));
+    box.appendChild(error);
+    refresh();
+    body.appendChild(box);
+    body.scrollTop = body.scrollHeight;
+  }
+
   function onFrame(frame) {
+    if (frame.type === "survey") {
+      state.survey = frame.survey;
+      state.survey.conversation = state.conv ? state.conv.id : null;
+      save("survey", JSON.stringify(state.survey));  // still offered after a reload of the page
+      drawSurvey(state.survey);
+      return;
+    }
     if (frame.type === "hello") {
       // After a reconnect the server's history is the truth; a form the visitor is filling in is kept.
       var conv = frame.conversation;
