@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from cx.accounts.models import AccessLevel, User
@@ -151,10 +151,13 @@ def bot_handle_message(*, message_id: int) -> BotAnswer | None:
     if best is None or best.similarity < config.threshold:
         return _handover(ticket, question=text, pending=None, reason=HandoverReason.LOW_SCORE,
                          similarity=best.similarity if best else None)
-    answer = _say(ticket, _answer_text(ticket, best))
-    return BotAnswer.objects.create(ticket=ticket, channel=ticket.channel, question=text[:MAX_QUESTION],
-                                    article=best.article, article_title=best.article.title[:200],
-                                    similarity=best.similarity, answer_message_id=answer.pk)
+    # The row exists before the reply, so the widget frame built while replying already offers Yes / No.
+    row = BotAnswer.objects.create(ticket=ticket, channel=ticket.channel, question=text[:MAX_QUESTION],
+                                   article=best.article, article_title=best.article.title[:200],
+                                   similarity=best.similarity)
+    row.answer_message_id = _say(ticket, _answer_text(ticket, best)).pk
+    row.save(update_fields=["answer_message_id"])
+    return row
 
 
 def _agents_not_yet_involved(ticket: Ticket) -> bool:
@@ -213,7 +216,8 @@ def bot_quick_replies(message: Message) -> list[str]:
     """Yes / No under the bot's answer in the chat widget while it waits for the visitor's verdict."""
     if message.author_type != AuthorType.SYSTEM:
         return []
-    if BotAnswer.objects.filter(answer_message_id=message.pk, outcome=Outcome.PENDING).exists():
+    if BotAnswer.objects.filter(Q(answer_message_id=message.pk) | Q(answer_message_id=None, article__isnull=False),
+                                ticket_id=message.ticket_id, outcome=Outcome.PENDING).exists():
         return [YES, NO]
     return []
 

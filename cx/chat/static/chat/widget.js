@@ -321,13 +321,21 @@
       while (outbox.length) { send(outbox.shift()); }
     } else if (frame.type === "status") {
       var fresh = frame.conversation;
-      if (fresh.messages) { showChat(fresh); }
+      if (fresh.messages) {
+        showChat(fresh);
+        // Messages that arrived before this chat's first status frame (e.g. an instant bot answer).
+        (state.early || []).forEach(function (m) {
+          if (!fresh.messages.filter(function (x) { return x.id === m.id; }).length) { state.conv.messages.push(m); addMessage(m); }
+        });
+        state.early = [];
+      }
       else if (state.conv && state.conv.id === fresh.id) {
         state.conv.status = fresh.status; state.conv.agent_name = fresh.agent_name;
         if (fresh.status === "ended") { showChat(state.conv); } else { showStatus(); }
       }
     } else if (frame.type === "message") {
       if (state.conv) { state.conv.messages.push(frame.message); addMessage(frame.message); }
+      else { state.early = (state.early || []).concat([frame.message]); }
     } else if (frame.type === "typing") {
       typing.textContent = (frame.name || "Agent") + " is typing…";
       clearTimeout(state.typingTimer);
