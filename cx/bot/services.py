@@ -267,3 +267,24 @@ def bot_report(*, actor: User, days: int = 30, token_scope: AccessLevel | None =
         "top_articles": [{"article_id": a["article_id"], "title": a["article_title"], "answers": a["n"]}
                          for a in articles],
     }
+
+
+# --- customer data -------------------------------------------------------------------------------------------
+
+class BotDataHandler:
+    """Customer export and erasure reach the questions customers asked the bot (merge moves them with the
+    customer's tickets, so there is nothing to reassign here)."""
+
+    name = "bot"
+
+    def export(self, *, customer_id: int) -> list[dict]:
+        return [{"type": "bot_question", "ticket_id": row.ticket_id, "channel": row.channel,
+                 "question": row.question, "article": row.article_title, "outcome": row.outcome,
+                 "at": row.created_at.isoformat()}
+                for row in BotAnswer.objects.filter(ticket__requester_id=customer_id).order_by("id")]
+
+    def reassign(self, *, source_id: int, target_id: int) -> list[int]:
+        return []
+
+    def erase(self, *, customer_id: int) -> int:
+        return BotAnswer.objects.filter(ticket__requester_id=customer_id).exclude(question="").update(question="")

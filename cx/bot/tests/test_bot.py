@@ -163,3 +163,16 @@ def test_agent_messages_are_ignored(chat, articles, bot_on):
     chat.start("How do I reset my password?")
     bot_message = chat.conversation.ticket.messages.filter(author_type=AuthorType.SYSTEM).first()
     assert bot_handle_message(message_id=bot_message.pk) is None
+
+
+def test_customer_export_and_erasure_reach_bot_questions(chat, articles, bot_on):
+    from cx.bot.services import BotDataHandler
+
+    articles("Reset your password", PASSWORD)
+    bot_on()
+    chat.start("How do I reset my password?")
+    customer_id = chat.conversation.ticket.requester_id
+    handler = BotDataHandler()
+    assert handler.export(customer_id=customer_id)[0]["question"] == "How do I reset my password?"
+    assert handler.erase(customer_id=customer_id) == 1
+    assert BotAnswer.objects.get().question == ""
