@@ -137,7 +137,7 @@ def bot_handle_message(*, message_id: int) -> BotAnswer | None:
     reply = _normalise(text)
     if pending is not None and reply in _YES:
         _resolve(pending, Outcome.ACCEPTED)
-        _say(ticket, "Glad that helped! If you need anything else, just write here.")
+        _say(ticket, "Glad that helped! If you need anything else, write here and one of our agents will reply.")
         return pending
     if pending is not None and reply in _NO:
         return _handover(ticket, question=pending.question, pending=pending, reason=HandoverReason.NOT_HELPFUL)
