@@ -296,6 +296,7 @@ def _register_routers() -> None:
     api.add_router("/v1/", "cx.voice.api.router")
     api.add_router("/v1/", "cx.kb.api.router")
     api.add_router("/v1/", "cx.intents.api.router")
+    api.add_router("/v1/", "cx.bot.api.router")
     api.add_router("/v1/", "cx.chat.api.router")
     api.add_router("/v1/", "cx.mail.api.router")
 

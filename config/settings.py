@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "cx.kb",
     "cx.portal",
     "cx.intents",
+    "cx.bot",
     "anymail",
     "cx.mail",
     "cx.automation",

@@ -35,6 +35,7 @@ urlpatterns = [
     path("sitemap.xml", include("cx.kb.sitemap_urls")),
     path("portal/", include("cx.portal.urls")),
     path("intents/", include("cx.intents.urls")),
+    path("bot/", include("cx.bot.urls")),
     path("chat/", include("cx.chat.urls")),
     path("mail/", include("cx.mail.urls")),
     path("admin/", admin.site.urls),

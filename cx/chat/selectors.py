@@ -21,6 +21,7 @@ from cx.chat.models import (
     ChatVisitor,
     ConversationStatus,
 )
+from cx.chat.registry import quick_replies_for
 from cx.core.errors import NotFound
 from cx.tickets.business_hours import is_open
 from cx.tickets.models import AuthorType, Message, Visibility
@@ -134,6 +135,7 @@ def message_frame(message: Message, *, widget_key: str) -> dict[str, Any]:
         "author_name": name,
         "body": message.body_text,
         "created_at": message.created_at.isoformat(),
+        "quick_replies": quick_replies_for(message),
         "attachments": [{"id": a.pk, "name": a.filename, "size": a.size, "content_type": a.content_type,
                          "url": attachment_path(widget_key=widget_key, attachment_id=a.pk)}
                         for a in message.attachments.all()],

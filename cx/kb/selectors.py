@@ -4,6 +4,8 @@ published, non-internal articles exist there), ``article_search`` and the KB rep
 from __future__ import annotations
 
 import difflib
+import logging
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -13,7 +15,7 @@ from django.utils import timezone
 
 from cx.accounts.models import AccessLevel, User
 from cx.accounts.services import require_access
-from cx.core.errors import NotFound
+from cx.core.errors import NotFound, ValidationFailed
 from cx.customers.models import Customer
 from cx.kb.models import (
     Article,
@@ -27,10 +29,13 @@ from cx.kb.models import (
     SuggestionOpen,
 )
 from cx.kb.search import ranked_article_ids, search_terms, snippet
-from cx.kb.services import DEFLECTION_WINDOW
+from cx.kb.services import DEFLECTION_WINDOW, SEARCH_COLLECTION
+from cx.search.selectors import search_hybrid
 
 # The portal keeps the signed-in customer's id under this session key; the help center reads it to know
 # whether a reader is a known customer (touchpoints) or anonymous (counters only).
+logger = logging.getLogger(__name__)
+
 PORTAL_SESSION_KEY = "cx.portal.customer_id"
 
 
@@ -139,12 +144,116 @@ class ArticleHit:
 
 def article_search(*, query: str, locale: str | None = None, include_internal: bool = False,
                    include_unpublished: bool = False, limit: int = 10) -> list[ArticleHit]:
-    """Articles best matching ``query`` (any word, as a prefix; best first). By default only what the public
-    may read: published and not internal. Raises ValidationFailed for an over-long query; a query without
-    words gives no hits. The one place KB search happens, so the semantic engine can be fused in here."""
+    """Articles best matching ``query``, best first. By default only what the public may read: published and
+    not internal. Raises ValidationFailed for an over-long query; a query without words gives no hits.
+
+    The hybrid engine (``cx.search``: BM25 fused with embeddings, collection ``kb``) answers; its filters keep
+    drafts, archived and internal articles out of public searches, and every hit is checked again against the
+    article row. The database full-text search answers only if the engine fails (e.g. its index directory is
+    unwritable), so search keeps working."""
     terms = search_terms(query)
     if not terms:
         return []
+    limit = max(1, min(limit, 50))
+    options = {"locale": locale, "include_internal": include_internal, "include_unpublished": include_unpublished,
+               "limit": limit}
+    try:
+        hits = _engine_search(query=query, terms=terms, **options)
+    except ValidationFailed:
+        raise
+    except Exception:  # the engine is an optimisation of relevance; the database can always answer
+        logger.exception("kb: hybrid search failed; answering from the database full-text index")
+        return _database_search(terms=terms, **options)
+    hits = _every_word_first(hits, terms)
+    if len(hits) < limit:
+        # The engine matches whole (stemmed) words; a half-typed last word ("passw" while typing) is a
+        # prefix match only the database index does, so its hits complete the list after the engine's.
+        seen = {hit.article.pk for hit in hits}
+        hits += [hit for hit in _database_search(terms=terms, **options) if hit.article.pk not in seen]
+    return hits[:limit]
+
+
+# A semantic-only hit (no query word in the article) must be at least this similar to count as a result, so
+# "no results" still means something (content gaps in the self-service report).
+SEMANTIC_ONLY_MIN_SIMILARITY = 0.55
+
+
+@dataclass(frozen=True)
+class ArticleMatch:
+    """An engine hit with its article: ``similarity`` (cosine, -1..1) is the answer bot's confidence."""
+
+    article: Article
+    similarity: float
+    lexical_rank: int | None
+    snippet: str
+
+
+def article_matches(*, query: str, locale: str | None = None, limit: int = 5) -> list[ArticleMatch]:
+    """Published public articles for ``query`` from the hybrid engine, with the engine's similarity (the
+    answer bot thresholds on it). Never returns drafts, archived or internal articles."""
+    filters = {"status": ArticleStatus.PUBLISHED, "visibility": "public"}
+    if locale:
+        filters["locale"] = locale.lower()
+    hits = search_hybrid(collection=SEARCH_COLLECTION, query=query, limit=max(1, min(limit, 50)), filters=filters)
+    articles = _articles().filter(status=ArticleStatus.PUBLISHED, is_internal=False).in_bulk(
+        [_article_id(hit.doc_id) for hit in hits])
+    matches = []
+    for hit in hits:
+        article = articles.get(_article_id(hit.doc_id))
+        if article is not None and (not locale or article.locale.lower() == locale.lower()):
+            matches.append(ArticleMatch(article=article, similarity=hit.similarity, lexical_rank=hit.lexical_rank,
+                                        snippet=hit.snippet))
+    return matches
+
+
+def _article_id(doc_id: str) -> int:
+    prefix, _, number = doc_id.partition("-")
+    return int(number) if prefix == "article" and number.isdigit() else 0
+
+
+def _engine_search(*, query: str, terms: list[str], locale: str | None, include_internal: bool,
+                   include_unpublished: bool, limit: int) -> list[ArticleHit]:
+    filters: dict[str, str] = {}
+    if not include_unpublished:
+        filters["status"] = ArticleStatus.PUBLISHED
+    if not include_internal:
+        filters["visibility"] = "public"
+    if locale:
+        filters["locale"] = locale.lower()
+    hits = search_hybrid(collection=SEARCH_COLLECTION, query=query, limit=limit, filters=filters or None)
+    hits = [hit for hit in hits if hit.lexical_rank is not None or hit.similarity >= SEMANTIC_ONLY_MIN_SIMILARITY]
+    qs = _articles()
+    if not include_unpublished:
+        qs = qs.filter(status=ArticleStatus.PUBLISHED)
+    if not include_internal:
+        qs = qs.filter(is_internal=False)
+    if locale:
+        qs = qs.filter(locale=locale)
+    articles = qs.in_bulk([_article_id(hit.doc_id) for hit in hits])
+    return [ArticleHit(article=articles[_article_id(hit.doc_id)], score=hit.score,
+                       snippet=snippet(articles[_article_id(hit.doc_id)].body_text, terms))
+            for hit in hits if _article_id(hit.doc_id) in articles]
+
+
+def _every_word_first(hits: list[ArticleHit], terms: list[str]) -> list[ArticleHit]:
+    """Articles containing every query word (as a word prefix) before the others, each group in the engine's
+    order: what people expect of a multi-word search (the database path ranks the same way)."""
+    required = [term for term in terms if not (term.isdigit() and len(term) > 4)] or terms
+    if len(required) < 2:
+        return hits
+
+    def has_every_word(hit: ArticleHit) -> bool:
+        words = set(_WORDS.findall(f"{hit.article.title} {hit.article.body_text}".lower()))
+        return all(any(word.startswith(term) for word in words) for term in required)
+
+    return sorted(hits, key=lambda hit: not has_every_word(hit))
+
+
+_WORDS = re.compile(r"\w+")
+
+
+def _database_search(*, terms: list[str], locale: str | None, include_internal: bool, include_unpublished: bool,
+                     limit: int) -> list[ArticleHit]:
     conditions, params = ["1 = 1"], []
     if not include_unpublished:
         conditions.append("a.status = %s")
@@ -155,8 +264,7 @@ def article_search(*, query: str, locale: str | None = None, include_internal: b
     if locale:
         conditions.append("a.locale = %s")
         params.append(locale)
-    ranked = ranked_article_ids(terms=terms, where=" AND ".join(conditions), params=params,
-                                limit=max(1, min(limit, 50)))
+    ranked = ranked_article_ids(terms=terms, where=" AND ".join(conditions), params=params, limit=limit)
     articles = _articles().in_bulk([article_id for article_id, _ in ranked])
     return [ArticleHit(article=articles[article_id], score=score,
                        snippet=snippet(articles[article_id].body_text, terms))

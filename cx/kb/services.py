@@ -40,6 +40,7 @@ from cx.kb.models import (
     Section,
     SuggestionOpen,
 )
+from cx.search.services import search_document_delete, search_document_upsert
 
 MAX_TITLE = 200
 MAX_BODY = 200_000
@@ -228,6 +229,34 @@ def section_delete(*, actor: User, section: Section, token_scope: AccessLevel | 
     section.delete()
 
 
+# --- the hybrid search index (cx.search) ---------------------------------------------------------------------
+
+SEARCH_COLLECTION = "kb"
+
+
+def search_doc_id(article_id: int) -> str:
+    return f"article-{article_id}"
+
+
+def _index(article: Article) -> None:
+    """Keep the article's document in the hybrid engine in step, in the same transaction as the change. Every
+    article is indexed (agents search drafts and internal ones too); the filters ``status`` and ``visibility``
+    let public searches ask only for published public articles."""
+    search_document_upsert(collection=SEARCH_COLLECTION, doc_id=search_doc_id(article.pk), title=article.title,
+                           text=article.body_text,
+                           filters={"locale": article.locale.lower(), "status": article.status,
+                                    "visibility": "internal" if article.is_internal else "public"})
+
+
+def kb_search_reindex() -> int:
+    """(Re)index every article, e.g. after restoring a database without its search collection."""
+    count = 0
+    for article in Article.objects.all().iterator():
+        _index(article)
+        count += 1
+    return count
+
+
 # --- articles -------------------------------------------------------------------------------------------
 
 @transaction.atomic
@@ -254,6 +283,7 @@ def article_create(*, actor: User, section_id: Any, title: str, body_markdown: s
     article.save()
     _set_tags(article, _clean_tags(tags))
     _snapshot(article, actor=actor, note="Created")
+    _index(article)
     audit_record(actor=actor, action="kb.article_created", target_type="kb.article", target_id=article.pk,
                  data={"title": title, "locale": locale, "status": status, "ticket_id": created_from_ticket_id})
     return article
@@ -314,6 +344,7 @@ def article_update(*, actor: User, article: Article, values: dict[str, Any], not
     article.save()
     if content_changed:
         _snapshot(article, actor=actor, note=note or "Edited")
+    _index(article)
     if changed:
         audit_record(actor=actor, action="kb.article_updated", target_type="kb.article", target_id=article.pk,
                      data={"changes": changed, "version": article.version})
@@ -339,6 +370,7 @@ def article_set_status(*, actor: User, article: Article, status: str,
         article.published_at = timezone.now()
     article.updated_by = actor
     article.save(update_fields=["status", "published_at", "updated_by", "updated_at"])
+    _index(article)
     audit_record(actor=actor, action=f"kb.article_{status}", target_type="kb.article", target_id=article.pk,
                  data={"status": [old, status]})
     return article
@@ -391,6 +423,7 @@ def article_delete(*, actor: User, article: Article, token_scope: AccessLevel | 
                  data={"title": article.title, "locale": article.locale})
     for attachment in article.attachments.all():
         attachment.file.delete(save=False)
+    search_document_delete(collection=SEARCH_COLLECTION, doc_id=search_doc_id(article.pk))
     article.delete()
 
 

@@ -6,6 +6,16 @@ import pytest
 
 from cx.accounts.models import Role
 from cx.kb import services
+from cx.search.engine import forget_indexes
+
+
+@pytest.fixture(autouse=True)
+def _kb_search_index(settings, tmp_path):
+    """KB search runs on the hybrid engine: each test gets its own index directory."""
+    settings.SEARCH_INDEX_DIR = str(tmp_path / "search-index")
+    forget_indexes()
+    yield
+    forget_indexes()
 
 
 @pytest.fixture

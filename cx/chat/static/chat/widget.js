@@ -41,6 +41,7 @@
     ".visitor{align-self:flex-end;background:var(--c);color:#fff}.agent{align-self:flex-start;background:#fff;border:1px solid #d8dee4}" +
     ".system{align-self:center;color:#57606a;font-size:12px}.who{display:block;font-size:11px;opacity:.75;margin-bottom:2px}" +
     ".meta{align-self:flex-end;font-size:11px;color:#57606a}.msg a{color:inherit}" +
+    ".quick{display:flex;gap:6px;flex-wrap:wrap}.quick button{border:1px solid #0b5cad;background:#fff;color:#0b5cad;border-radius:14px;padding:4px 12px;cursor:pointer;font:inherit}" +
     ".typing{font-size:12px;color:#57606a;padding:0 12px 4px;min-height:16px;background:#f6f8fa}" +
     "form{display:flex;flex-direction:column;gap:8px}label{font-size:12px;color:#57606a;display:flex;flex-direction:column;gap:3px}" +
     "input,textarea,select{font:inherit;padding:7px 8px;border:1px solid #d0d7de;border-radius:6px;width:100%;color:#1b1f24;background:#fff}" +
@@ -186,6 +187,20 @@
     }
     if (message.id) { bubble.setAttribute("data-id", message.id); }
     bubble.setAttribute("data-author", message.author);
+    var oldQuick = body.querySelector(".quick");
+    if (oldQuick) { oldQuick.parentNode.removeChild(oldQuick); }
+    if (message.quick_replies && message.quick_replies.length) {
+      var quick = el("div", { "class": "quick", role: "group", "aria-label": "Quick replies" });
+      message.quick_replies.forEach(function (label) {
+        var button = el("button", { type: "button", text: label });
+        button.addEventListener("click", function () {
+          if (quick.parentNode) { quick.parentNode.removeChild(quick); }
+          if (state.sendText) { state.sendText(label); }
+        });
+        quick.appendChild(button);
+      });
+      body.appendChild(quick);
+    }
     showReceipt();
     body.scrollTop = body.scrollHeight;
     if (message.author === "agent") {
@@ -246,16 +261,18 @@
     });
     sendButton.addEventListener("click", sendText);
     end.addEventListener("click", function () { send({ type: "end" }); });
-    function sendText() {
-      var value = text.value.trim();
+    function sendText(preset) {
+      var value = (typeof preset === "string" ? preset : text.value).trim();
       if (!value) { return; }
       var clientId = uid();
       var bubble = el("div", { "class": "msg visitor", "data-pending": "", text: value });
       body.appendChild(bubble); body.scrollTop = body.scrollHeight;
       state.pending[clientId] = { text: value, node: bubble };
-      text.value = ""; error.textContent = "";
+      if (typeof preset !== "string") { text.value = ""; }
+      error.textContent = "";
       if (!send({ type: "message", body: value, client_id: clientId })) { error.textContent = "Reconnecting… your message will need to be sent again."; }
     }
+    state.sendText = sendText;
     footer.appendChild(el("div", {}, [error, el("div", { "class": "send" }, [attach, file, text, sendButton]),
       el("div", { style: "text-align:right;padding:0 8px 6px;background:#fff" }, [end])]));
   }
@@ -396,13 +413,21 @@
       while (outbox.length) { send(outbox.shift()); }
     } else if (frame.type === "status") {
       var fresh = frame.conversation;
-      if (fresh.messages) { showChat(fresh); }
+      if (fresh.messages) {
+        showChat(fresh);
+        // Messages that arrived before this chat's first status frame (e.g. an instant bot answer).
+        (state.early || []).forEach(function (m) {
+          if (!fresh.messages.filter(function (x) { return x.id === m.id; }).length) { state.conv.messages.push(m); addMessage(m); }
+        });
+        state.early = [];
+      }
       else if (state.conv && state.conv.id === fresh.id) {
         state.conv.status = fresh.status; state.conv.agent_name = fresh.agent_name;
         if (fresh.status === "ended") { showChat(state.conv); } else { showStatus(); }
       }
     } else if (frame.type === "message") {
       if (state.conv) { state.conv.messages.push(frame.message); addMessage(frame.message); }
+      else { state.early = (state.early || []).concat([frame.message]); }
     } else if (frame.type === "typing") {
       typing.textContent = (frame.name || "Agent") + " is typing…";
       clearTimeout(state.typingTimer);
