@@ -103,6 +103,16 @@ def _accepting(port: int) -> bool:
         return False
 
 
+def _smtp_greets(port: int) -> bool:
+    import smtplib
+
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=5) as client:
+            return client.noop()[0] == 250
+    except (OSError, smtplib.SMTPException):
+        return False
+
+
 def _children(pid: int) -> list[int]:
     return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
@@ -320,7 +330,8 @@ def test_run_starts_the_smtp_listener_when_a_port_is_set(running, cli_env, home)
                      "brand_name='Acme')")
     assert created.returncode == 0, created.stderr
     proc, _port, log = running()
-    _wait_for(lambda: _accepting(smtp_port), timeout=30, what="the SMTP listener", proc=proc, log=log)
+    # A bare TCP accept is not enough: aiosmtpd binds before its self-check finishes, so wait for a greeting.
+    _wait_for(lambda: _smtp_greets(smtp_port), timeout=60, what="the SMTP listener", proc=proc, log=log)
     assert "smtp_listener" in {_command_of(pid) for pid in _children(proc.pid)}
     message = EmailMessage()
     message["From"], message["To"], message["Subject"] = "carla@example.org", "help@acme.test", "Hello by SMTP"

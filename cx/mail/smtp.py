@@ -73,4 +73,6 @@ class InboundHandler:
 def make_controller(*, host: str, port: int, size_limit: int | None = None) -> Controller:
     limit = size_limit or largest_limit()
     return Controller(InboundHandler(), hostname=host, port=port, data_size_limit=limit,
-                      server_hostname="cxdesk", ident="cxdesk ESMTP")
+                      server_hostname="cxdesk", ident="cxdesk ESMTP",
+                      # aiosmtpd's self-check defaults to 1 s-scale waits; a busy machine needs longer.
+                      ready_timeout=60.0)
