@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "anymail",
     "cx.mail",
     "cx.automation",
+    "cx.churn",
     "cx.chat",
     "cx.realtime",
     "cx.demo",
