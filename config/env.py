@@ -58,6 +58,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Tracking API requests one process handles at once before answering 429 (Retry-After)."),
     Setting("CXDESK_TRACKING_MAX_BACKLOG_MB", "2048",
             "Spooled tracking data not yet loaded into the analytics store before the API answers 429."),
+    Setting("CXDESK_ORDER_EVENTS", "Order Completed",
+            "Tracked event names that are purchases (CLV, spend); amount from revenue/total/value/amount."),
+    Setting("CXDESK_CHURN_EVENTS", "Subscription Cancelled,Account Closed",
+            "Tracked event names that mean a customer has left (churn label)."),
+    Setting("CXDESK_CHURN_INACTIVE_DAYS", "90",
+            "A customer active before and without any touchpoint for this many days counts as churned."),
     Setting("CXDESK_DATA_DIR", "../shared/data",
             "Where `cxdesk demo` looks for real public texts (banking77, bitext)."),
 )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.conf import settings
 from django.db.models import Count, Q
 
 from cx.accounts.models import AccessLevel, User
@@ -68,3 +71,47 @@ def stage_counts(*, customer_id: int) -> dict[str, int]:
         Touchpoint.objects.filter(customer_id=customer_id).values_list("stage").annotate(n=Count("id"))
     )
     return {stage: counts.get(stage, 0) for stage in Stage.values}
+
+
+# --- Orders: the purchases CLV, spend and repeat-purchase figures are computed from ---------------------
+
+AMOUNT_KEYS = ("revenue", "total", "value", "amount")
+
+
+@dataclass(frozen=True)
+class Order:
+    customer_id: int
+    occurred_at: datetime
+    amount: float | None  # None when the event carries no usable amount
+
+
+def order_amount(properties: dict) -> float | None:
+    """The first numeric property among revenue, total, value, amount (Segment's and common shop names)."""
+    for key in AMOUNT_KEYS:
+        value = properties.get(key)
+        if isinstance(value, bool) or value is None:
+            continue
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            continue
+    return None
+
+
+def order_events() -> list[str]:
+    return list(settings.CXDESK_ORDER_EVENTS)
+
+
+def orders(*, since: datetime | None = None, until: datetime | None = None,
+           customer_ids: Iterable[int] | None = None) -> list[Order]:
+    """Purchases: touchpoints whose tracked event is one of CXDESK_ORDER_EVENTS, oldest first."""
+    rows = Touchpoint.objects.filter(properties__event__in=order_events())
+    if since is not None:
+        rows = rows.filter(occurred_at__gte=since)
+    if until is not None:
+        rows = rows.filter(occurred_at__lte=until)
+    if customer_ids is not None:
+        rows = rows.filter(customer_id__in=list(customer_ids))
+    return [Order(customer_id=c, occurred_at=at, amount=order_amount(props or {}))
+            for c, at, props in rows.order_by("occurred_at", "id").values_list("customer_id", "occurred_at",
+                                                                              "properties").iterator()]
