@@ -89,7 +89,7 @@ def _http_status(url: str) -> int:
 
     opener = urllib.request.build_opener(NoRedirect)
     try:
-        with opener.open(url, timeout=10) as response:
+        with opener.open(url, timeout=60) as response:
             return response.status
     except urllib.error.HTTPError as exc:
         return exc.code
@@ -253,7 +253,7 @@ def test_run_serves_http_and_stops_cleanly_on_ctrl_c(running, home):
     assert set(children) == {"daphne", "db_worker", "scheduler", "imap_poller"}
 
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=10) == 0
+    assert proc.wait(timeout=30) == 0
     output = log.read_text()
     password_file = home / "admin-password.txt"
     assert stat.S_IMODE(password_file.stat().st_mode) == 0o600
@@ -267,13 +267,13 @@ def test_run_serves_http_and_stops_cleanly_on_ctrl_c(running, home):
 def test_run_never_prints_an_existing_admin_password_again(running, home):
     proc, _port, log = running()
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=10) == 0
+    assert proc.wait(timeout=30) == 0
     password = (home / "admin-password.txt").read_text().strip()
 
     proc, _port, log = running("--no-worker")
     assert [_command_of(pid) for pid in _children(proc.pid)] == ["daphne"]  # the web server only
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=10) == 0
+    assert proc.wait(timeout=30) == 0
     assert password not in log.read_text()
     assert "password in admin-password.txt" in log.read_text()
 
@@ -339,7 +339,7 @@ def test_run_starts_the_smtp_listener_when_a_port_is_set(running, cli_env, home)
     with smtplib.SMTP("127.0.0.1", smtp_port, timeout=30) as client:
         client.send_message(message)
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=15) == 0
+    assert proc.wait(timeout=30) == 0
     tickets = cxdesk(cli_env, "shell", "--verbosity", "0", "-c",
                      "from cx.tickets.models import Ticket; "
                      "print(list(Ticket.objects.values_list('subject', 'channel')))")
