@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:survey_id>/questions/<int:question_id>/", views.question_edit, name="question_edit"),
     path("<int:survey_id>/preview/", views.survey_preview, name="preview"),
     path("<int:survey_id>/send/", views.survey_send, name="send"),
+    path("<int:survey_id>/in-app/", views.survey_in_app, name="in_app"),
     path("<int:survey_id>/dashboard/", views.survey_dashboard, name="dashboard"),
     path("<int:survey_id>/themes/rebuild/", views.themes_rebuild, name="themes_rebuild"),
     path("responses/", views.response_list, name="responses"),

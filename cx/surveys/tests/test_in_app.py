@@ -349,3 +349,52 @@ def test_disabled_placements_and_inactive_surveys_are_not_offered(inbox, nps, pl
     services.survey_update(actor=survey_admin, survey=nps, values={"status": "archived"})
     assert browser.eligible() == []
     assert browser.show(placement).json() == {"show": False, "reason": "not active"}
+
+
+# --- the admin page ---------------------------------------------------------------------------------------
+
+def test_admins_set_up_the_placement_on_the_survey_page(client, survey_admin, nps, inbox):
+    client.force_login(survey_admin)
+    url = f"/surveys/{nps.pk}/in-app/"
+    page = client.get(url)
+    assert page.status_code == 200 and b"In-app on your website" in page.content
+    form = {"inbox_id": str(inbox.pk), "is_enabled": "on", "page_rows": "3",
+            "page_action_0": "include", "page_match_0": "wildcard", "page_value_0": "/account/*",
+            "page_action_1": "exclude", "page_match_1": "exact", "page_value_1": "/account/delete",
+            "page_action_2": "include", "page_match_2": "exact", "page_value_2": "",
+            "event_rows": "2", "event_name_0": "checkout_completed", "event_filters_0": "plan = pro; total > 100",
+            "event_name_1": "", "event_filters_1": "", "delay_seconds": "2", "scroll_percent": "0",
+            "position": "bottom_left", "recurrence": "once", "recurrence_days": "90", "sampling_percent": "100"}
+    saved = client.post(url, form)
+    assert saved.status_code == 302
+    placement = InAppPlacement.objects.get(survey=nps)
+    assert placement.page_rules == [{"action": "include", "match": "wildcard", "value": "/account/*"},
+                                    {"action": "exclude", "match": "exact", "value": "/account/delete"}]
+    assert placement.event_rules == [{"event": "checkout_completed", "filters": [
+        {"property": "plan", "operator": "equals", "value": "pro"},
+        {"property": "total", "operator": "greater_than", "value": 100.0}]}]
+    again = client.get(url)
+    assert b'value="plan = pro; total &gt; 100"' in again.content and inbox.widget_key.encode() in again.content
+    tested = client.get(url, {"test_url": "https://shop.example.com/account/delete"})
+    assert "✘ This page is not targeted." in tested.content.decode()
+    assert "✔" in client.get(url, {"test_url": "https://shop.example.com/account/plan"}).content.decode()
+
+    bad = client.post(url, form | {"page_match_0": "regex", "event_filters_0": "plan"})
+    assert bad.status_code == 400
+    assert "Event rule 1, filter 1: property, operator" in bad.content.decode()
+    bad = client.post(url, form | {"page_match_0": "regex"})
+    assert bad.status_code == 400 and "Page rule 1, match: one of exact, contains, wildcard" in bad.content.decode()
+    assert InAppPlacement.objects.get(survey=nps).page_rules[0]["match"] == "wildcard"  # nothing changed
+
+    assert client.post(url, {"action": "delete"}).status_code == 302
+    assert not InAppPlacement.objects.filter(survey=nps).exists()
+
+
+def test_agents_see_the_placement_page_but_cannot_change_it(client, agent_user, nps, inbox, place):
+    place(nps)
+    client.force_login(agent_user)
+    page = client.get(f"/surveys/{nps.pk}/in-app/")
+    assert page.status_code == 200 and b"Save placement" not in page.content
+    refused = client.post(f"/surveys/{nps.pk}/in-app/", {"inbox_id": str(inbox.pk), "page_rows": "0",
+                                                        "event_rows": "0"})
+    assert refused.status_code == 403
