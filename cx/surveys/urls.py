@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:survey_id>/in-app/", views.survey_in_app, name="in_app"),
     path("<int:survey_id>/dashboard/", views.survey_dashboard, name="dashboard"),
     path("<int:survey_id>/themes/rebuild/", views.themes_rebuild, name="themes_rebuild"),
+    path("in-app.js", views.in_app_js, name="in_app_js"),
     path("responses/", views.response_list, name="responses"),
     path("responses.csv", views.response_csv, name="responses_csv"),
     path("follow-ups/", views.follow_up_list, name="follow_ups"),

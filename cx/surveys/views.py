@@ -8,6 +8,8 @@ import csv
 import json
 import re
 from datetime import time
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -17,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cx.core.errors import DomainError, ValidationFailed
@@ -644,3 +647,22 @@ def survey_in_app(request: HttpRequest, survey_id: int) -> HttpResponse:
         "inbox": next((i for i in inboxes if i.pk == current.get("inbox_id")), None),
         "widget_url": request.build_absolute_uri(reverse("chat:widget_js")),
     }, status=400 if errors else 200)
+
+
+IN_APP_JS = Path(__file__).resolve().parent / "static" / "surveys" / "in_app.js"
+
+
+@lru_cache(maxsize=1)
+def _in_app_source() -> bytes:
+    return IN_APP_JS.read_bytes()
+
+
+@gzip_page
+@require_GET
+def in_app_js(request: HttpRequest) -> HttpResponse:
+    """The in-app survey script the chat widget loads on host websites when a visitor has surveys to see."""
+    response = HttpResponse(_in_app_source(), content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -398,3 +398,12 @@ def test_agents_see_the_placement_page_but_cannot_change_it(client, agent_user, 
     refused = client.post(f"/surveys/{nps.pk}/in-app/", {"inbox_id": str(inbox.pk), "page_rows": "0",
                                                         "event_rows": "0"})
     assert refused.status_code == 403
+
+
+def test_the_survey_script_is_served_to_any_website_and_the_widget_stays_small(client):
+    script = client.get("/surveys/in-app.js")
+    assert script.status_code == 200 and script["Content-Type"].startswith("application/javascript")
+    assert script["Access-Control-Allow-Origin"] == "*" and b"__cxdeskInApp" in script.content
+    widget = client.get("/chat/widget.js")
+    source = b"".join(widget.streaming_content) if widget.streaming else widget.content
+    assert b"/surveys/in-app.js" in source and len(source) < 40_000  # the card loads only when needed
