@@ -30,6 +30,8 @@ MAX_EVENT_RULES = 10
 MAX_FILTERS = 5
 MAX_VALUE_CHARS = 500
 _EVENT_NAME = re.compile(r"^[\w .:/-]{1,100}$")
+# Decimal numbers as JavaScript's Number() and Python's float() both read them (no 0x…, no 1_000, no inf).
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
 
 
 class TargetingError(ValueError):
@@ -196,11 +198,8 @@ def _number(value: Any) -> float | None:
         return None
     if isinstance(value, int | float):
         return float(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            return None
+    if isinstance(value, str) and _NUMBER.match(value.strip()):
+        number = float(value.strip())
         return number if math.isfinite(number) else None
     return None
 

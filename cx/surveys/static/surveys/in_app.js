@@ -7,6 +7,62 @@
  */
 (function () {
   "use strict";
+  // The same rules as cx/surveys/targeting.py (the server evaluates them again before showing).
+  function wildcard(pattern, text) {
+    var pieces = pattern.split("*");
+    if (pieces.length === 1) { return pattern === text; }
+    if (text.indexOf(pieces[0]) !== 0) { return false; }
+    var at = pieces[0].length;
+    for (var i = 1; i < pieces.length - 1; i++) {
+      var found = text.indexOf(pieces[i], at);
+      if (found < 0) { return false; }
+      at = found + pieces[i].length;
+    }
+    var last = pieces[pieces.length - 1];
+    return text.length - at >= last.length && text.slice(text.length - last.length) === last;
+  }
+  function noSlash(text) { return text.length > 1 && text.charAt(text.length - 1) === "/" ? text.slice(0, -1) : text; }
+  function ruleMatches(rule, url) {
+    var value = rule.value;
+    if (rule.match === "contains") { return url.indexOf(value) !== -1; }
+    var subject = url.split("#")[0];
+    if (value.charAt(0) === "/") {
+      var parts = new URL(url);
+      subject = value.indexOf("?") !== -1 && parts.search ? parts.pathname + parts.search : parts.pathname;
+    }
+    if (rule.match === "exact") { return noSlash(subject) === noSlash(value); }
+    return wildcard(value, subject) || wildcard(value, noSlash(subject));
+  }
+  function pageMatches(rules, url) {
+    var includes = rules.filter(function (r) { return r.action === "include"; });
+    if (rules.some(function (r) { return r.action === "exclude" && ruleMatches(r, url); })) { return false; }
+    return !includes.length || includes.some(function (r) { return ruleMatches(r, url); });
+  }
+  function asNumber(v) {
+    if (typeof v === "number") { return isFinite(v) ? v : null; }
+    if (typeof v === "string" && /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(v.trim()) && isFinite(Number(v))) { return Number(v); }
+    return null;
+  }
+  function equal(a, b) {
+    var x = asNumber(a), y = asNumber(b);
+    return x !== null && y !== null ? x === y : String(a) === String(b);
+  }
+  function holds(f, props) {
+    var present = Object.prototype.hasOwnProperty.call(props, f.property) && props[f.property] !== null && props[f.property] !== undefined;
+    if (f.operator === "exists") { return present; }
+    if (!present) { return f.operator === "not_equals"; }
+    var v = props[f.property];
+    if (f.operator === "equals") { return equal(v, f.value); }
+    if (f.operator === "not_equals") { return !equal(v, f.value); }
+    if (f.operator === "contains") { return String(v).toLowerCase().indexOf(String(f.value).toLowerCase()) !== -1; }
+    var x = asNumber(v), y = asNumber(f.value);
+    if (x === null || y === null) { return false; }
+    return f.operator === "greater_than" ? x > y : x < y;
+  }
+  function eventMatches(rules, name, props) {
+    return rules.some(function (r) { return r.event === name && r.filters.every(function (f) { return holds(f, props || {}); }); });
+  }
+
   window.__cxdeskInApp = function (ctx) {
     var root = ctx.root, host = ctx.host, el = ctx.el, BASE = ctx.base, KEY = ctx.key;
     var CSS = ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
@@ -37,62 +93,6 @@
         .then(function (r) { return r.json().then(function (json) { return { ok: r.ok, status: r.status, data: json }; }); });
     }
     function timeZone() { try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return ""; } }
-
-    // The same rules as cx/surveys/targeting.py (the server evaluates them again before showing).
-    function wildcard(pattern, text) {
-      var pieces = pattern.split("*");
-      if (pieces.length === 1) { return pattern === text; }
-      if (text.indexOf(pieces[0]) !== 0) { return false; }
-      var at = pieces[0].length;
-      for (var i = 1; i < pieces.length - 1; i++) {
-        var found = text.indexOf(pieces[i], at);
-        if (found < 0) { return false; }
-        at = found + pieces[i].length;
-      }
-      var last = pieces[pieces.length - 1];
-      return text.length - at >= last.length && text.slice(text.length - last.length) === last;
-    }
-    function noSlash(text) { return text.length > 1 && text.charAt(text.length - 1) === "/" ? text.slice(0, -1) : text; }
-    function ruleMatches(rule, url) {
-      var value = rule.value;
-      if (rule.match === "contains") { return url.indexOf(value) !== -1; }
-      var subject = url.split("#")[0];
-      if (value.charAt(0) === "/") {
-        var parts = new URL(url);
-        subject = value.indexOf("?") !== -1 && parts.search ? parts.pathname + parts.search : parts.pathname;
-      }
-      if (rule.match === "exact") { return noSlash(subject) === noSlash(value); }
-      return wildcard(value, subject) || wildcard(value, noSlash(subject));
-    }
-    function pageMatches(rules, url) {
-      var includes = rules.filter(function (r) { return r.action === "include"; });
-      if (rules.some(function (r) { return r.action === "exclude" && ruleMatches(r, url); })) { return false; }
-      return !includes.length || includes.some(function (r) { return ruleMatches(r, url); });
-    }
-    function asNumber(v) {
-      if (typeof v === "number") { return isFinite(v) ? v : null; }
-      if (typeof v === "string" && v.trim() !== "" && isFinite(Number(v))) { return Number(v); }
-      return null;
-    }
-    function equal(a, b) {
-      var x = asNumber(a), y = asNumber(b);
-      return x !== null && y !== null ? x === y : String(a) === String(b);
-    }
-    function holds(f, props) {
-      var present = Object.prototype.hasOwnProperty.call(props, f.property) && props[f.property] !== null && props[f.property] !== undefined;
-      if (f.operator === "exists") { return present; }
-      if (!present) { return f.operator === "not_equals"; }
-      var v = props[f.property];
-      if (f.operator === "equals") { return equal(v, f.value); }
-      if (f.operator === "not_equals") { return !equal(v, f.value); }
-      if (f.operator === "contains") { return String(v).toLowerCase().indexOf(String(f.value).toLowerCase()) !== -1; }
-      var x = asNumber(v), y = asNumber(f.value);
-      if (x === null || y === null) { return false; }
-      return f.operator === "greater_than" ? x > y : x < y;
-    }
-    function eventMatches(rules, name, props) {
-      return rules.some(function (r) { return r.event === name && r.filters.every(function (f) { return holds(f, props || {}); }); });
-    }
 
     function update(list) {
       inapp.list = list || [];
@@ -257,4 +257,5 @@
     window.addEventListener("hashchange", inappPage);
     return { update: update, track: inappTrack };
   };
+  window.__cxdeskInApp.rules = { pageMatches: pageMatches, eventMatches: eventMatches };  // for tests and tools
 })();
