@@ -26,6 +26,7 @@ from cx.core.audit import audit_record
 from cx.core.errors import NotFound, ValidationFailed
 from cx.customers.models import Customer
 from cx.surveys import services, targeting
+from cx.surveys.branding import accessible_brand_color
 from cx.surveys.models import (
     InAppPlacement,
     InAppPosition,
@@ -234,11 +235,12 @@ def _time_zone(value: Any) -> str:
 
 
 def placement_public_dict(placement: InAppPlacement) -> dict[str, Any]:
-    """What the widget needs to decide when to show the survey (its questions come with the show)."""
+    """What the widget needs to decide when to show the survey (its questions come with the show); the card's
+    colour is the brand colour when white text on it is readable (WCAG 4.5:1), else a dark blue."""
     return {"id": placement.pk, "survey_id": placement.survey_id, "name": placement.survey.name,
             "page_rules": placement.page_rules, "event_rules": placement.event_rules,
             "delay_seconds": placement.delay_seconds, "scroll_percent": placement.scroll_percent,
-            "position": placement.position, "brand_color": placement.survey.brand_color}
+            "position": placement.position, "brand_color": accessible_brand_color(placement.survey.brand_color)}
 
 
 def in_app_surveys_for(*, inbox: ChatInbox, visitor: ChatVisitor, time_zone: Any = "") -> list[dict[str, Any]]:

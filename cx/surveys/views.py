@@ -25,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cx.core.errors import DomainError, ValidationFailed
 from cx.core.views import render_domain_error
 from cx.surveys import in_app, selectors, services, targeting
+from cx.surveys.branding import white_text_contrast_ok as _contrast_ok
 from cx.surveys.locales import strings
 from cx.surveys.models import (
     DeliveryPolicy,
@@ -417,17 +418,6 @@ def ticket_satisfaction(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 
 # --- public pages -----------------------------------------------------------------------------------------
-
-def _contrast_ok(color: str) -> bool:
-    """WCAG contrast of white text on the brand colour is at least 4.5:1 (else the page uses dark blue)."""
-    try:
-        channels = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    except (ValueError, IndexError):
-        return False
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-    return 1.05 / (luminance + 0.05) >= 4.5
-
 
 def _public_context(invitation: Invitation, errors: dict | None = None) -> dict[str, Any]:
     payload = services.invitation_public_payload(invitation)

@@ -409,3 +409,14 @@ def test_the_survey_script_is_served_to_any_website_and_the_widget_stays_small(c
     widget = client.get("/chat/widget.js")
     source = b"".join(widget.streaming_content) if widget.streaming else widget.content
     assert b"/surveys/in-app.js" in source and len(source) < 40_000  # the card loads only when needed
+
+
+def test_the_card_uses_the_brand_colour_only_when_white_text_on_it_is_readable(inbox, make_survey, place,
+                                                                               no_quiet_hours):
+    yellow = make_survey("csat", brand_color="#ffff00")
+    place(yellow)
+    assert Browser(inbox).eligible()[0]["brand_color"] == "#1d4ed8"
+    navy = make_survey("nps", brand_color="#102a43")
+    in_app.in_app_placement_save(actor=navy.created_by, survey=navy, values={"inbox_id": inbox.pk, "page_rules": [
+        {"action": "include", "match": "wildcard", "value": "*"}]})
+    assert in_app.placement_public_dict(InAppPlacement.objects.get(survey=navy))["brand_color"] == "#102a43"

@@ -149,7 +149,7 @@
       var card = el("section", { "class": "survey " + position, role: "dialog", "aria-modal": modal ? "true" : "false",
                                  "aria-labelledby": "cx-survey-title", "data-survey": String(info.id) },
         [el("div", { "class": "head" }, [heading, close]), content, status]);
-      card.style.setProperty("--c", info.brand_color);
+      card.style.setProperty("--c", shown.placement.brand_color);
       var shade = modal ? el("div", { "class": "shade" }) : null;
       if (shade) { root.appendChild(shade); }
       root.appendChild(card);
