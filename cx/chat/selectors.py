@@ -105,6 +105,14 @@ def visitor_by_public_id(*, inbox: ChatInbox, public_id: str) -> ChatVisitor | N
     return ChatVisitor.objects.filter(inbox=inbox, public_id=public_id).select_related("customer").first()
 
 
+def visitor_by_token(*, inbox: ChatInbox, token: str) -> ChatVisitor | None:
+    """The visitor a widget's visitor token names, when this server issued it for this inbox; else None."""
+    from cx.chat.identity import visitor_token_read
+
+    public_id = visitor_token_read(token, inbox_id=inbox.pk) if isinstance(token, str) else None
+    return visitor_by_public_id(inbox=inbox, public_id=public_id) if public_id else None
+
+
 def visitor_current_conversation(*, visitor: ChatVisitor) -> ChatConversation | None:
     """The live conversation, else the last one (its history is shown after a reload)."""
     conversations = ChatConversation.objects.filter(visitor=visitor).select_related("agent", "ticket")

@@ -346,6 +346,21 @@ def _anonymous_customer(visitor: ChatVisitor, name: str = "") -> Customer:
                            identities=[{"kind": "anonymous", "value": f"chat:{visitor.public_id}"}])
 
 
+@transaction.atomic
+def chat_visitor_customer(*, visitor: ChatVisitor) -> Customer:
+    """The customer behind a widget visitor: the identified (or earlier anonymous) customer, else a new
+    anonymous one remembered on the visitor, so another app (in-app surveys) can record what this browser
+    does; an identify or a chat later merges it into the real customer."""
+    visitor = ChatVisitor.objects.select_for_update(of=("self",)).select_related("customer").get(pk=visitor.pk)
+    customer = _live_customer(visitor.customer)
+    if customer is None:
+        customer = _anonymous_customer(visitor, visitor.name)
+    if visitor.customer_id != customer.pk:
+        visitor.customer = customer
+        visitor.save(update_fields=["customer"])
+    return customer
+
+
 def _adopt_identity(customer: Customer, kind: str, value: str) -> None:
     """Give ``customer`` an identity it does not have yet (a race with another writer is harmless)."""
     try:

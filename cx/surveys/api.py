@@ -215,3 +215,85 @@ def public_answer(request: HttpRequest, token: str):
     services.response_submit(invitation=invitation, answers=data.get("answers", []), complete=complete)
     invitation.refresh_from_db()
     return services.invitation_public_payload(invitation)
+
+
+@router.post("/public/surveys/{token}/dismiss", auth=None, response={201: dict},
+             summary="The respondent closed the survey (the in-app card's close button): a skip")
+def public_dismiss(request: HttpRequest, token: str):
+    from cx.surveys import in_app
+
+    invitation = services.invitation_from_token(token)
+    in_app.in_app_survey_dismiss(invitation=invitation)
+    invitation.refresh_from_db()
+    return services.invitation_public_payload(invitation)
+
+
+# --- in-app surveys: placements (admins) and the widget's public endpoints -------------------------------
+
+@router.get("/surveys/{int:survey_id}/in-app", summary="The survey's in-app placement (website, via the widget)")
+def in_app_get(request: HttpRequest, survey_id: int):
+    from cx.surveys import in_app
+
+    survey = selectors.survey_get_for(actor=request.auth, survey_id=survey_id, token_scope=_scope(request))
+    return in_app.placement_as_dict(in_app.placement_get_for(actor=request.auth, survey=survey,
+                                                             token_scope=_scope(request)))
+
+
+@router.put("/surveys/{int:survey_id}/in-app", summary="Create or change the in-app placement: inbox_id, "
+            "page_rules, event_rules, delay_seconds, scroll_percent, position, recurrence, recurrence_days, "
+            "sampling_percent, is_enabled (invalid targeting: 400 with field and reason)")
+def in_app_put(request: HttpRequest, survey_id: int):
+    from cx.surveys import in_app
+
+    survey = selectors.survey_get_for(actor=request.auth, survey_id=survey_id, token_scope=_scope(request))
+    placement = in_app.in_app_placement_save(actor=request.auth, survey=survey, values=_body(request),
+                                             token_scope=_scope(request))
+    return in_app.placement_as_dict(placement)
+
+
+@router.delete("/surveys/{int:survey_id}/in-app", response={204: None}, summary="Stop showing the survey in-app")
+def in_app_delete(request: HttpRequest, survey_id: int):
+    from cx.surveys import in_app
+
+    survey = selectors.survey_get_for(actor=request.auth, survey_id=survey_id, token_scope=_scope(request))
+    in_app.in_app_placement_delete(actor=request.auth, survey=survey, token_scope=_scope(request))
+    return None
+
+
+def _widget_visitor(request: HttpRequest, widget_key: str, data: dict[str, Any]):
+    """The inbox a widget key names (404 when unknown) and the visitor its signed token names (403)."""
+    from cx.chat import selectors as chat_selectors
+    from cx.core.errors import PermissionDenied
+
+    inbox = chat_selectors.chat_inbox_by_widget_key(widget_key=widget_key)
+    if not chat_selectors.origin_allowed(inbox, request.headers.get("Origin")):
+        raise PermissionDenied("This website may not use the chat inbox.", code="origin_not_allowed",
+                               fields={"origin": "not in the inbox's allowed origins"})
+    visitor = chat_selectors.visitor_by_token(inbox=inbox, token=data.get("visitor_token"))
+    if visitor is None:
+        raise PermissionDenied("The visitor token is missing or invalid.", code="invalid_visitor_token",
+                               fields={"visitor_token": "not issued by this inbox"})
+    return inbox, visitor
+
+
+@router.post("/public/in-app/{widget_key}/surveys", auth=None,
+             summary="The in-app surveys a widget visitor may see now, with their targeting rules "
+                     "({visitor_token, time_zone})")
+def in_app_eligible(request: HttpRequest, widget_key: str):
+    from cx.surveys import in_app
+
+    data = _body(request)
+    inbox, visitor = _widget_visitor(request, widget_key, data)
+    return {"surveys": in_app.in_app_surveys_for(inbox=inbox, visitor=visitor, time_zone=data.get("time_zone"))}
+
+
+@router.post("/public/in-app/{widget_key}/surveys/{int:placement_id}/show", auth=None,
+             summary="Show an in-app survey: {visitor_token, url, event: {name, properties}, time_zone}; "
+                     "creates the in_app invitation and returns its token and questions")
+def in_app_show(request: HttpRequest, widget_key: str, placement_id: int):
+    from cx.surveys import in_app
+
+    data = _body(request)
+    inbox, visitor = _widget_visitor(request, widget_key, data)
+    return in_app.in_app_survey_show(inbox=inbox, visitor=visitor, placement_id=placement_id, url=data.get("url"),
+                                     event=data.get("event"), time_zone=data.get("time_zone"))

@@ -1,6 +1,7 @@
 """CORS for the public survey endpoints, so the chat widget (on a customer's website, another origin) answers
 through them. The signed invitation token in the path is the only credential (no cookies are sent or read),
-so any origin may call them; every other path is left alone."""
+so any origin may call them; every other path is left alone. The in-app endpoints (keyed by a widget key,
+with the widget's signed visitor token in the body) check the inbox's allowed origins themselves."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-PUBLIC_PREFIX = "/api/v1/public/surveys/"
+PUBLIC_PREFIXES = ("/api/v1/public/surveys/", "/api/v1/public/in-app/")
 
 
 class PublicSurveyCorsMiddleware:
@@ -16,7 +17,7 @@ class PublicSurveyCorsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(PUBLIC_PREFIX):
+        if not request.path.startswith(PUBLIC_PREFIXES):
             return self.get_response(request)
         if request.method == "OPTIONS":
             response = HttpResponse(status=204)

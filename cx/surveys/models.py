@@ -274,3 +274,41 @@ class DeliveryPolicy(models.Model):
 
     def __str__(self) -> str:
         return "Survey delivery policy"
+
+
+class InAppPosition(models.TextChoices):
+    BOTTOM_RIGHT = "bottom_right", "Bottom right"
+    BOTTOM_LEFT = "bottom_left", "Bottom left"
+    CENTER = "center", "Centre of the page"
+
+
+class InAppRecurrence(models.TextChoices):
+    ONCE = "once", "Once per visitor"
+    RECURRING = "recurring", "Again after a number of days"
+
+
+class InAppPlacement(models.Model):
+    """Where and when a survey is shown in-app, on a host website, through one chat inbox's widget: the
+    targeting rules (pages and tracked events, see cx.surveys.targeting), the trigger (delay, scroll), the
+    card's position, how often a visitor may see it and the share of visitors sampled. The delivery policy
+    (cooldown across all surveys, monthly cap, quiet hours) applies on top, as for every channel."""
+
+    survey = models.OneToOneField(Survey, on_delete=models.CASCADE, related_name="in_app")
+    inbox = models.ForeignKey("chat.ChatInbox", on_delete=models.CASCADE, related_name="+")
+    is_enabled = models.BooleanField(default=True)
+    page_rules = models.JSONField(default=list, blank=True)
+    event_rules = models.JSONField(default=list, blank=True)
+    delay_seconds = models.PositiveIntegerField(default=0)
+    scroll_percent = models.PositiveSmallIntegerField(default=0)  # 0: no scroll needed
+    position = models.CharField(max_length=16, choices=InAppPosition.choices, default=InAppPosition.BOTTOM_RIGHT)
+    recurrence = models.CharField(max_length=10, choices=InAppRecurrence.choices, default=InAppRecurrence.ONCE)
+    recurrence_days = models.PositiveIntegerField(default=90)
+    sampling_percent = models.PositiveSmallIntegerField(default=100)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["inbox", "is_enabled"], name="inapp_inbox_enabled_idx")]
+
+    def __str__(self) -> str:
+        return f"In-app placement of {self.survey}"

@@ -33,6 +33,7 @@ BREAKDOWNS = {
     "agent": ("invitation__agent__username", "Agent"),
     "team": ("invitation__team__name", "Team"),
     "channel": ("invitation__ticket_channel", "Ticket channel"),
+    "survey_channel": ("invitation__channel", "Survey channel (email, chat, in-app, ...)"),
     "ticket_type": ("invitation__ticket_type", "Ticket type"),
     "segment": ("customer__organization__name", "Customer segment (organisation)"),
     "touchpoint": ("invitation__touchpoint_kind", "Journey touchpoint"),

@@ -27,7 +27,7 @@ from cx.core.audit import audit_record
 from cx.core.errors import Conflict, NotFound, ValidationFailed
 from cx.customers.models import Customer, IdentityKind
 from cx.journeys.services import touchpoint_record
-from cx.surveys.delivery import after_quiet_hours, zone_or_default
+from cx.surveys.delivery import after_quiet_hours, in_quiet_hours, zone_or_default
 from cx.surveys.models import (
     CHOICE_KINDS,
     Answer,
@@ -53,7 +53,7 @@ MAX_COMMENT_CHARS = 2000
 MAX_QUESTIONS = 30
 MAX_OPTIONS = 20
 CHANNELS = ("email", "chat", "sms", "whatsapp", "in_app", "portal", "web")
-SOURCES = ("ticket_solved", "journey_event", "recurring", "manual", "followup", "api")
+SOURCES = ("ticket_solved", "journey_event", "recurring", "manual", "followup", "api", "in_app")
 _HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 # The fixed scales of the standard metrics, and the wording they are asked with (versioned: a change of
@@ -398,6 +398,23 @@ def policy_block_reason(*, customer: Customer, now: datetime, policy: DeliveryPo
     return ""
 
 
+def live_policy_block_reason(*, customer: Customer | None, now: datetime, policy: DeliveryPolicy,
+                             time_zone: str = "") -> str:
+    """Why a survey may not be shown now on a live channel (in-app on a website), or "": the cooldown and
+    monthly cap of ``policy_block_reason`` plus quiet hours in the customer's time zone (else the browser's
+    ``time_zone``, else the policy's default). A visitor with no customer record yet has never been asked."""
+    if customer is not None:
+        reason = policy_block_reason(customer=customer, now=now, policy=policy)
+        if reason:
+            return reason
+    zone = zone_or_default((customer.time_zone if customer is not None else "") or time_zone,
+                           policy.default_time_zone)
+    local = now.astimezone(zone).time().replace(tzinfo=None)
+    if in_quiet_hours(local, policy.quiet_start, policy.quiet_end):
+        return "quiet hours"
+    return ""
+
+
 @dataclass(frozen=True)
 class _TicketContext:
     agent_id: int | None
@@ -660,11 +677,14 @@ def _clean_answer(question: Question, raw: dict[str, Any], index: int) -> dict[s
 
 
 @transaction.atomic
-def response_submit(*, invitation: Invitation, answers: list[dict[str, Any]], complete: bool = False) -> Response:
+def response_submit(*, invitation: Invitation, answers: list[dict[str, Any]], complete: bool = False,
+                    dismissed: bool = False) -> Response:
     """Record answers for an invitation. Everything is checked before anything is written; a question is
     answered at most once (a repeat is a 409 and changes nothing); once the response is complete the
     token is spent and every further use is refused. ``complete`` marks the remaining visible questions
-    as skipped."""
+    as skipped. ``dismissed`` (the respondent closed the survey, e.g. the in-app card's close button) completes it the
+    same way and always records the skip touchpoint, marked ``dismissed``."""
+    complete = complete or dismissed
     invitation = Invitation.objects.select_for_update().select_related("survey", "customer").get(pk=invitation.pk)
     survey = invitation.survey
     if invitation.status in (InvitationStatus.SCHEDULED, InvitationStatus.SUPPRESSED, InvitationStatus.CANCELLED):
@@ -732,7 +752,9 @@ def response_submit(*, invitation: Invitation, answers: list[dict[str, Any]], co
     response.save()
     if invitation.status in (InvitationStatus.SENT, InvitationStatus.OPENED) or invitation.answered_at:
         invitation.status = InvitationStatus.ANSWERED
-    invitation.save(update_fields=["status", "answered_at"])
+    if dismissed:
+        invitation.status_reason = "dismissed by the customer"
+    invitation.save(update_fields=["status", "answered_at", "status_reason"])
     channel = _tp_channel(invitation.channel)
     if any("skipped" not in clean for _, clean in cleaned):
         touchpoint_record(customer=invitation.customer, kind="survey.answered", channel=channel,
@@ -742,11 +764,11 @@ def response_submit(*, invitation: Invitation, answers: list[dict[str, Any]], co
                                       else (response.csat_score if response.csat_score is not None
                                             else response.ces_score),
                                       "ticket_id": invitation.ticket_id})
-    if skipped_ids:
+    if skipped_ids or dismissed:
         touchpoint_record(customer=invitation.customer, kind="survey.skipped", channel=channel,
                           stage=_stage(survey), occurred_at=now, source="surveys",
                           properties={"survey_id": survey.pk, "response_id": response.pk,
-                                      "question_ids": skipped_ids})
+                                      "question_ids": skipped_ids, **({"dismissed": True} if dismissed else {})})
     from cx.surveys.tasks import analyse_response
     transaction.on_commit(partial(analyse_response.enqueue, response_id=response.pk))
     return response

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from datetime import time
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from django.contrib import messages
@@ -16,14 +19,18 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cx.core.errors import DomainError, ValidationFailed
 from cx.core.views import render_domain_error
-from cx.surveys import selectors, services
+from cx.surveys import in_app, selectors, services, targeting
+from cx.surveys.branding import white_text_contrast_ok as _contrast_ok
 from cx.surveys.locales import strings
 from cx.surveys.models import (
     DeliveryPolicy,
+    InAppPosition,
+    InAppRecurrence,
     Invitation,
     Locale,
     LoopState,
@@ -412,17 +419,6 @@ def ticket_satisfaction(request: HttpRequest, ticket_id: int) -> HttpResponse:
 
 # --- public pages -----------------------------------------------------------------------------------------
 
-def _contrast_ok(color: str) -> bool:
-    """WCAG contrast of white text on the brand colour is at least 4.5:1 (else the page uses dark blue)."""
-    try:
-        channels = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
-    except (ValueError, IndexError):
-        return False
-    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
-    luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-    return 1.05 / (luminance + 0.05) >= 4.5
-
-
 def _public_context(invitation: Invitation, errors: dict | None = None) -> dict[str, Any]:
     payload = services.invitation_public_payload(invitation)
     survey = invitation.survey
@@ -521,3 +517,142 @@ def public_score(request: HttpRequest, token: str, score: int) -> HttpResponse:
 
 def public_json_script(value: Any) -> str:
     return json.dumps(value)
+
+
+# --- in-app placement (admins) ----------------------------------------------------------------------------
+
+_FILTER = re.compile(r"^\s*([^\s=!<>]+)\s*(!=|=|>|<|contains\b|exists\b)\s*(.*?)\s*$")
+_OPERATOR_NAMES = {"=": "equals", "!=": "not_equals", ">": "greater_than", "<": "less_than", "contains": "contains",
+                   "exists": "exists"}
+_OPERATOR_SIGNS = {name: sign for sign, name in _OPERATOR_NAMES.items()}
+BLANK_PAGE_ROWS = 3
+BLANK_EVENT_ROWS = 2
+
+
+def _filters_from_text(text: str, index: int) -> list[dict[str, Any]]:
+    """``plan = pro; total > 100; coupon exists`` → property filters (the form's short notation)."""
+    filters = []
+    for position, part in enumerate(p for p in text.split(";") if p.strip()):
+        found = _FILTER.match(part)
+        if found is None or (found.group(2) != "exists" and not found.group(3)):
+            raise in_app.TargetingInvalid("The in-app placement is invalid.", fields={
+                f"event_rules[{index}].filters[{position}]": "property, operator (=, !=, >, <, contains, exists) "
+                                                            "and value, e.g. plan = pro"})
+        value: Any = found.group(3)
+        if value in ("true", "false"):
+            value = value == "true"
+        filters.append({"property": found.group(1), "operator": _OPERATOR_NAMES[found.group(2)],
+                        "value": None if found.group(2) == "exists" else value})
+    return filters
+
+
+def _filters_as_text(filters: list[dict[str, Any]]) -> str:
+    parts = []
+    for item in filters:
+        value = item["value"]
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, float) and value.is_integer():
+            value = int(value)
+        sign = _OPERATOR_SIGNS[item["operator"]]
+        parts.append(f"{item['property']} exists" if sign == "exists" else f"{item['property']} {sign} {value}")
+    return "; ".join(parts)
+
+
+def _placement_values(post: Any) -> dict[str, Any]:
+    page_rules = []
+    for index in range(int(post.get("page_rows", "0") or 0) if post.get("page_rows", "").isdigit() else 0):
+        value = post.get(f"page_value_{index}", "").strip()
+        if value:
+            page_rules.append({"action": post.get(f"page_action_{index}", ""),
+                               "match": post.get(f"page_match_{index}", ""), "value": value})
+    event_rules = []
+    for index in range(int(post.get("event_rows", "0") or 0) if post.get("event_rows", "").isdigit() else 0):
+        name = post.get(f"event_name_{index}", "").strip()
+        if name:
+            event_rules.append({"event": name, "filters": _filters_from_text(post.get(f"event_filters_{index}", ""),
+                                                                             len(event_rules))})
+    inbox = post.get("inbox_id", "")
+    return {"inbox_id": int(inbox) if inbox.isdigit() else None, "is_enabled": post.get("is_enabled") == "on",
+            "page_rules": page_rules, "event_rules": event_rules,
+            **{name: _int_or_raw(post.get(name, "")) for name in ("delay_seconds", "scroll_percent",
+                                                                   "recurrence_days", "sampling_percent")},
+            "position": post.get("position", ""), "recurrence": post.get("recurrence", "")}
+
+
+def _error_label(field: str) -> str:
+    """``page_rules[0].match`` → ``Page rule 1, match`` (the form's words for the API's field names)."""
+    found = re.match(r"^(page_rules|event_rules)\[(\d+)\](.*)$", field)
+    if not found:
+        return field.replace("_", " ").capitalize()
+    kind = "Page rule" if found.group(1) == "page_rules" else "Event rule"
+    rest = found.group(3).lstrip(".").replace("filters[", "filter ").replace("]", "").replace(".", ", ")
+    rest = re.sub(r"filter (\d+)", lambda m: f"filter {int(m.group(1)) + 1}", rest)
+    return f"{kind} {int(found.group(2)) + 1}" + (f", {rest}" if rest else "")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def survey_in_app(request: HttpRequest, survey_id: int) -> HttpResponse:
+    """Show the survey on a website through the chat widget: inbox, pages, events, timing, recurrence."""
+    from cx.chat.models import ChatInbox
+
+    try:
+        survey = _survey(request, survey_id)
+        placement = in_app.placement_for(survey)
+        errors: dict[str, str] = {}
+        values: dict[str, Any] | None = None
+        if request.method == "POST":
+            if request.POST.get("action") == "delete":
+                in_app.in_app_placement_delete(actor=request.user, survey=survey)
+                messages.success(request, "The survey is no longer shown in-app.")
+                return redirect("surveys:in_app", survey.pk)
+            try:
+                values = _placement_values(request.POST)
+                in_app.in_app_placement_save(actor=request.user, survey=survey, values=values)
+            except ValidationFailed as error:
+                errors = {_error_label(name): reason for name, reason in error.fields.items()}
+            else:
+                messages.success(request, "In-app placement saved.")
+                return redirect("surveys:in_app", survey.pk)
+    except DomainError as error:
+        return _error(request, error)
+    current = values or (in_app.placement_as_dict(placement) if placement else dict(in_app.DEFAULTS))
+    if values is None and placement is None:
+        current["page_rules"] = [{"action": "include", "match": "wildcard", "value": "*"}]
+    page_rows = list(current["page_rules"]) + [{"action": "include", "match": "exact", "value": ""}] * BLANK_PAGE_ROWS
+    event_rows = [{"event": r["event"], "filters": _filters_as_text(r["filters"])} for r in current["event_rules"]] + \
+        [{"event": "", "filters": ""}] * BLANK_EVENT_ROWS
+    test_url = request.GET.get("test_url", "").strip()[:2000]
+    test_result = None
+    if test_url and placement is not None:
+        test_result = targeting.page_matches(placement.page_rules, test_url)
+    inboxes = list(ChatInbox.objects.filter(is_active=True).order_by("name"))
+    return render(request, "surveys/in_app.html", {
+        "survey": survey, "placement": placement, "current": current, "errors": errors,
+        "page_rows": page_rows, "event_rows": event_rows, "inboxes": inboxes,
+        "positions": InAppPosition.choices, "recurrences": InAppRecurrence.choices,
+        "actions": targeting.PAGE_ACTIONS, "matches": targeting.PAGE_MATCHES, "test_url": test_url,
+        "test_result": test_result, "can_admin": request.user.is_cx_admin,
+        "inbox": next((i for i in inboxes if i.pk == current.get("inbox_id")), None),
+        "widget_url": request.build_absolute_uri(reverse("chat:widget_js")),
+    }, status=400 if errors else 200)
+
+
+IN_APP_JS = Path(__file__).resolve().parent / "static" / "surveys" / "in_app.js"
+
+
+@lru_cache(maxsize=1)
+def _in_app_source() -> bytes:
+    return IN_APP_JS.read_bytes()
+
+
+@gzip_page
+@require_GET
+def in_app_js(request: HttpRequest) -> HttpResponse:
+    """The in-app survey script the chat widget loads on host websites when a visitor has surveys to see."""
+    response = HttpResponse(_in_app_source(), content_type="application/javascript; charset=utf-8")
+    response["Cache-Control"] = "public, max-age=300"
+    response["Access-Control-Allow-Origin"] = "*"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -487,8 +487,46 @@
         connect();
       } else if (state.socket) { state.socket.close(); }
       host.setAttribute("data-ready", "true");
+      inappLoad();
     });
   }
+
+  // --- In-app surveys (docs/surveys.md, "In-app on your website"): the widget asks which surveys this visitor
+  // may see; only when there are some does it load the survey script (targeting, timing and the card). ----
+  var inapp = { api: null, early: [] };
+  function inappLoad() {
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { /* old browser */ }
+    fetch(BASE + "/api/v1/public/in-app/" + encodeURIComponent(KEY) + "/surveys", { method: "POST",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ visitor_token: state.token, time_zone: zone }) })
+      .then(function (r) { return r.ok ? r.json() : { surveys: [] }; })
+      .then(function (data) {
+        var ready = function () { host.setAttribute("data-surveys", String(data.surveys.length)); };
+        if (inapp.api) { inapp.api.update(data.surveys); ready(); return; }
+        if (!data.surveys.length) { inapp.early = []; ready(); return; }
+        var tag = document.createElement("script");
+        tag.src = BASE + "/surveys/in-app.js"; tag.async = true;
+        tag.onload = function () {
+          inapp.api = window.__cxdeskInApp({ root: root, host: host, el: el, base: BASE, key: KEY, token: function () { return state.token; } });
+          inapp.api.update(data.surveys);
+          inapp.early.splice(0).forEach(function (e) { inapp.api.track(e[0], e[1]); });
+          ready();
+        };
+        document.head.appendChild(tag);
+      }, function () { /* no surveys this time */ });
+  }
+  function inappTrack(name, props) {
+    if (inapp.api) { inapp.api.track(name, props); } else { inapp.early = inapp.early.concat([[name, props]]).slice(-20); }
+  }
+  // Single-page apps: history.pushState / replaceState fire no event, so they are wrapped.
+  ["pushState", "replaceState"].forEach(function (name) {
+    var original = window.history[name];
+    window.history[name] = function () {
+      var out = original.apply(this, arguments);
+      setTimeout(function () { pageChanged(); window.dispatchEvent(new Event("cxdesk:navigate")); }, 0);
+      return out;
+    };
+  });
 
   // --- cxdesk('track' | 'identify' | 'open' | 'close', ...) ------------------------------------------------
   function segment(message) {
@@ -523,7 +561,7 @@
   }
 
   function command(name, a, b, c) {
-    if (name === "track") { segment({ type: "track", event: String(a), properties: b || {} }); }
+    if (name === "track") { segment({ type: "track", event: String(a), properties: b || {} }); inappTrack(String(a), b || {}); }
     else if (name === "identify") {
       var traits = b || {};
       var options = c || {};
