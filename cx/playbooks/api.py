@@ -46,7 +46,7 @@ def playbook_list(request: HttpRequest):
 @router.post("/playbooks", response={201: PlaybookOut},
              summary="Create a playbook; invalid conditions or actions are a 422 naming the path and reason")
 def playbook_create(request: HttpRequest, payload: PlaybookIn):
-    return 201, services.playbook_create(actor=request.auth, values=payload.model_dump(), token_scope=_scope(request))
+    return services.playbook_create(actor=request.auth, values=payload.model_dump(), token_scope=_scope(request))
 
 
 @router.get("/playbooks/settings", response=SettingsOut, summary="The global contact cap across playbooks")
@@ -77,7 +77,6 @@ def playbook_update(request: HttpRequest, playbook_id: int, payload: PlaybookPat
 def playbook_delete(request: HttpRequest, playbook_id: int):
     playbook = selectors.playbook_get_for(actor=request.auth, playbook_id=playbook_id, token_scope=_scope(request))
     services.playbook_delete(actor=request.auth, playbook=playbook, token_scope=_scope(request))
-    return 204, None
 
 
 @router.get("/playbooks/{int:playbook_id}/runs", response=list[RunOut],
@@ -106,7 +105,7 @@ def outcome(request: HttpRequest, playbook_id: int):
 def run_now(request: HttpRequest, playbook_id: int, payload: RunNowIn):
     playbook = selectors.playbook_get_for(actor=request.auth, playbook_id=playbook_id, token_scope=_scope(request))
     customer = customer_get_for(actor=request.auth, customer_id=payload.customer_id, token_scope=_scope(request))
-    return 201, services.playbook_run_now(actor=request.auth, playbook=playbook, customer=customer,
+    return services.playbook_run_now(actor=request.auth, playbook=playbook, customer=customer,
                                           token_scope=_scope(request))
 
 
@@ -120,7 +119,7 @@ def tag_list(request: HttpRequest, customer_id: int):
 def tag_add(request: HttpRequest, customer_id: int, payload: TagIn):
     customer = customer_get_for(actor=request.auth, customer_id=customer_id, token_scope=_scope(request))
     services.customer_tag_add(actor=request.auth, customer=customer, tag=payload.tag, token_scope=_scope(request))
-    return 201, selectors.customer_tags(customer=customer)
+    return selectors.customer_tags(customer=customer)
 
 
 @router.delete("/customers/{int:customer_id}/tags/{tag}", response=list[str], summary="Remove a customer's tag")
