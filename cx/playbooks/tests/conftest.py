@@ -35,7 +35,8 @@ def make_customer(db):
     def _make(name: str | None = None, email: str | None = None):
         counter["n"] += 1
         n = counter["n"]
-        return customer_create(actor=None, display_name=name or f"Customer {n}", first_name=(name or f"C{n}").split()[0],
+        return customer_create(actor=None, display_name=name or f"Customer {n}",
+                               first_name=(name or f"C{n}").split()[0],
                                identities=[{"kind": "email", "value": email or f"customer{n}@example.com"}])
 
     return _make
