@@ -416,8 +416,11 @@ def playbooks_process_events(*, now: datetime | None = None, limit: int = EVENTS
             if customer is None:
                 continue
             playbook = by_id[playbook_id]
-            playbook_evaluate(playbook=playbook, customer=customer, trigger=playbook.trigger_kind,
-                              trigger_key=f"tp:{touchpoint_id}", at=max(occurred_at, now), now=now)
+            try:
+                playbook_evaluate(playbook=playbook, customer=customer, trigger=playbook.trigger_kind,
+                                  trigger_key=f"tp:{touchpoint_id}", at=max(occurred_at, now), now=now)
+            except Exception:  # one broken evaluation must not hold the stream back for every other customer
+                logger.exception("playbook %s: evaluating customer %s failed", playbook_id, customer_id)
             evaluated += 1
     return evaluated
 
@@ -450,8 +453,11 @@ def playbooks_sweep(*, now: datetime | None = None) -> int:
         customers = Customer.objects.filter(pk__in=sorted(candidates)[:SWEEP_CANDIDATES], merged_into__isnull=True,
                                             erased_at__isnull=True).select_related("organization")
         for customer in customers:
-            playbook_evaluate(playbook=playbook, customer=customer, trigger="sweep",
-                              trigger_key=f"sweep:{now:%Y-%m-%d}", now=now, record_no_match=False)
+            try:
+                playbook_evaluate(playbook=playbook, customer=customer, trigger="sweep",
+                                  trigger_key=f"sweep:{now:%Y-%m-%d}", now=now, record_no_match=False)
+            except Exception:
+                logger.exception("playbook %s: sweeping customer %s failed", playbook.pk, customer.pk)
             evaluated += 1
     return evaluated
 

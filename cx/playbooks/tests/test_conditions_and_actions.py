@@ -167,3 +167,24 @@ def test_a_chat_invitation_reaches_the_customer_on_the_site(make_customer, make_
     playbooks_sweep()
     run = PlaybookRun.objects.get(playbook=playbook)
     assert run.status == RunStatus.ACTED and "1 widget" in run.results[0]["detail"]
+
+
+@pytest.mark.django_db
+def test_merge_moves_tags_and_runs_and_export_includes_them(make_customer, make_playbook, admin_user):
+    from cx.customers.services import customer_erase, customer_export, customer_merge
+
+    playbook = make_playbook()
+    source, target = make_customer(), make_customer()
+    CustomerTag.objects.create(customer=source, name="vip")
+    CustomerTag.objects.create(customer=target, name="vip")
+    CustomerTag.objects.create(customer=source, name="at-risk")
+    PlaybookRun.objects.create(playbook=playbook, customer=source, status=RunStatus.ACTED, contacted=True,
+                               reason="Matched: x", trigger="event", trigger_key="tp:1", created_at=timezone.now())
+    customer_merge(actor=admin_user, source=source, target=target)
+    assert sorted(CustomerTag.objects.filter(customer=target).values_list("name", flat=True)) == ["at-risk", "vip"]
+    assert PlaybookRun.objects.get().customer_id == target.pk
+    exported = customer_export(actor=admin_user, customer=target)
+    assert "at-risk" in str(exported) and "Checkout rescue" in str(exported)
+    customer_erase(actor=admin_user, customer=target)
+    assert not CustomerTag.objects.filter(customer=target).exists()
+    assert PlaybookRun.objects.get().reason == ""
