@@ -25,3 +25,4 @@ class PlaybooksConfig(AppConfig):
         register_periodic_job(name="playbooks.events", every=timedelta(seconds=5), run=services.events_periodic)
         register_periodic_job(name="playbooks.sweep", every=timedelta(minutes=5), run=services.sweep_periodic)
         register_template_slot("ticket.sidebar.panels", "playbooks/slots/next_best_action.html")
+        register_template_slot("customer.detail.panels", "playbooks/slots/customer_panel.html")

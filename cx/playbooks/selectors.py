@@ -247,3 +247,11 @@ def _rule_suggestions(card: NextBestAction) -> list[Suggestion]:
 
 def customer_tags(*, customer: Customer) -> list[str]:
     return list(CustomerTag.objects.filter(customer_id=customer.pk).order_by("name").values_list("name", flat=True))
+
+
+def customer_runs(*, actor: User, customer: Customer, limit: int = 5,
+                  token_scope: AccessLevel | None = None) -> list[PlaybookRun]:
+    """The customer's latest playbook runs that matched (what was done, or why not)."""
+    require_access(actor, AccessLevel.READ, token_scope=token_scope)
+    return list(PlaybookRun.objects.filter(customer_id=customer.pk).exclude(status=RunStatus.NOT_MATCHED)
+                .select_related("playbook").order_by("-id")[:limit])

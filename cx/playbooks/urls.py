@@ -15,4 +15,7 @@ urlpatterns = [
     path("<int:playbook_id>/delete/", views.playbook_delete, name="delete"),
     path("<int:playbook_id>/run/<int:customer_id>/", views.playbook_run, name="run"),
     path("next-best-action/tickets/<int:ticket_id>/", views.next_best_action_panel, name="next_best_action"),
+    path("customers/<int:customer_id>/", views.customer_panel, name="customer_panel"),
+    path("customers/<int:customer_id>/tags/", views.customer_tag_add, name="customer_tag_add"),
+    path("customers/<int:customer_id>/tags/<str:tag>/remove/", views.customer_tag_remove, name="customer_tag_remove"),
 ]

@@ -233,3 +233,50 @@ def playbook_run(request: HttpRequest, playbook_id: int, customer_id: int) -> Ht
         return redirect(reverse("tickets:detail", args=[ticket.pk]) if ticket else
                         reverse("customers:detail", args=[customer.pk]))
     return render(request, "playbooks/partials/next_best_action.html", {"card": card, "ticket": ticket, "run": run})
+
+
+def _customer_panel(request: HttpRequest, customer_id: int, status: int = 200,
+                    error: DomainError | None = None) -> HttpResponse:
+    customer = customer_get_for(actor=request.user, customer_id=customer_id)
+    return render(request, "playbooks/partials/customer_panel.html", {
+        "customer": customer, "tags": selectors.customer_tags(customer=customer),
+        "runs": selectors.customer_runs(actor=request.user, customer=customer), "error": error,
+        "can_write": request.user.access_level >= AccessLevel.WRITE}, status=status)
+
+
+@login_required
+@require_GET
+def customer_panel(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The customer page's card: tags (add / remove) and the latest playbook runs."""
+    try:
+        return _customer_panel(request, customer_id)
+    except DomainError as error:
+        return _error_page(request, error)
+
+
+@login_required
+@require_POST
+def customer_tag_add(request: HttpRequest, customer_id: int) -> HttpResponse:
+    try:
+        customer = customer_get_for(actor=request.user, customer_id=customer_id)
+        services.customer_tag_add(actor=request.user, customer=customer, tag=request.POST.get("tag", ""))
+    except DomainError as error:
+        if isinstance(error, PermissionDenied) or not getattr(request, "htmx", False):
+            return _error_page(request, error)
+        return _customer_panel(request, customer_id, status=error.status, error=error)
+    if not getattr(request, "htmx", False):
+        return redirect("customers:detail", customer_id)
+    return _customer_panel(request, customer_id)
+
+
+@login_required
+@require_POST
+def customer_tag_remove(request: HttpRequest, customer_id: int, tag: str) -> HttpResponse:
+    try:
+        customer = customer_get_for(actor=request.user, customer_id=customer_id)
+        services.customer_tag_remove(actor=request.user, customer=customer, tag=tag)
+    except DomainError as error:
+        return _error_page(request, error)
+    if not getattr(request, "htmx", False):
+        return redirect("customers:detail", customer_id)
+    return _customer_panel(request, customer_id)

@@ -132,3 +132,21 @@ def test_analysts_see_the_card_but_cannot_run_a_playbook(analyst_user, make_play
     assert "Medium churn risk" in client.get(f"/playbooks/next-best-action/tickets/{ticket.pk}/").content.decode()
     assert client.post(f"/playbooks/{playbook.pk}/run/{customer.pk}/").status_code == 403
     assert not PlaybookRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_customer_page_shows_tags_and_runs_and_agents_tag_customers(agent_user, make_customer, make_playbook):
+    customer = make_customer()
+    playbook = make_playbook()
+    from django.utils import timezone
+    PlaybookRun.objects.create(playbook=playbook, customer=customer, status=RunStatus.HELD_OUT, trigger="event",
+                               trigger_key="tp:1", created_at=timezone.now())
+    client = _client(agent_user)
+    assert f"/playbooks/customers/{customer.pk}/" in client.get(f"/customers/{customer.pk}/").content.decode()
+    added = client.post(f"/playbooks/customers/{customer.pk}/tags/", {"tag": "Big Spender"},
+                        headers={"HX-Request": "true"}).content.decode()
+    assert "big-spender" in added and "Checkout rescue</a>: held out" in added
+    bad = client.post(f"/playbooks/customers/{customer.pk}/tags/", {"tag": "  "}, headers={"HX-Request": "true"})
+    assert bad.status_code == 422 and "tag: 1 to 50 characters" in bad.content.decode()
+    client.post(f"/playbooks/customers/{customer.pk}/tags/big-spender/remove/", headers={"HX-Request": "true"})
+    assert not CustomerTag.objects.filter(customer=customer).exists()
