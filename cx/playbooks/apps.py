@@ -24,5 +24,6 @@ class PlaybooksConfig(AppConfig):
         # events are touchpoints too. The cursor job evaluates what is new; the sweep checks scores and state.
         register_periodic_job(name="playbooks.events", every=timedelta(seconds=5), run=services.events_periodic)
         register_periodic_job(name="playbooks.sweep", every=timedelta(minutes=5), run=services.sweep_periodic)
+        register_periodic_job(name="playbooks.prune", every=timedelta(days=1), run=services.runs_prune)
         register_template_slot("ticket.sidebar.panels", "playbooks/slots/next_best_action.html")
         register_template_slot("customer.detail.panels", "playbooks/slots/customer_panel.html")

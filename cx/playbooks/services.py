@@ -462,6 +462,15 @@ def playbooks_sweep(*, now: datetime | None = None) -> int:
     return evaluated
 
 
+NOT_MATCHED_KEPT = timedelta(days=30)
+
+
+def runs_prune(now: datetime) -> int:
+    """Daily: "not matched" runs older than 30 days go (they explain recent decisions; matched runs, which the
+    outcome is measured on, are kept)."""
+    return PlaybookRun.objects.filter(status=RunStatus.NOT_MATCHED, created_at__lt=now - NOT_MATCHED_KEPT).delete()[0]
+
+
 def events_pending() -> bool:
     cursor = EvaluationCursor.objects.filter(name=CURSOR).values_list("position", flat=True).first()
     if cursor is None:

@@ -130,3 +130,23 @@ def test_history_before_the_playbook_existed_never_triggers_it(source, make_cust
     assert EvaluationCursor.objects.get().position > 0
     assert playbooks_process_events() == 0
     assert not PlaybookRun.objects.filter(playbook=playbook).exists()
+
+
+@pytest.mark.django_db
+def test_old_not_matched_runs_are_pruned_and_matched_runs_kept(make_customer, make_playbook):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cx.core.periodic import run_due_jobs
+
+    playbook = make_playbook()
+    customer = make_customer()
+    old = timezone.now() - timedelta(days=40)
+    for status in (RunStatus.NOT_MATCHED, RunStatus.ACTED):
+        PlaybookRun.objects.create(playbook=playbook, customer=customer, status=status, trigger="event",
+                                   trigger_key=status, created_at=old)
+    PlaybookRun.objects.create(playbook=playbook, customer=customer, status=RunStatus.NOT_MATCHED, trigger="event",
+                               trigger_key="recent", created_at=timezone.now())
+    assert "playbooks.prune" in run_due_jobs(only={"playbooks.prune"})
+    assert sorted(PlaybookRun.objects.values_list("trigger_key", flat=True)) == ["acted", "recent"]
