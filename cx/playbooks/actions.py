@@ -20,7 +20,9 @@ from cx.chat.models import ChatVisitor
 from cx.chat.services import chat_proactive_send
 from cx.core.errors import ValidationFailed
 from cx.customers.models import Customer, IdentityKind
-from cx.messaging.models import PROVIDER_CHANNEL, Conversation
+from cx.messaging.models import PROVIDER_CHANNEL, Connector, Conversation, Provider
+from cx.messaging.selectors import window_closes_at
+from cx.messaging.services import whatsapp_template_send
 from cx.notifications.models import NotificationKind
 from cx.notifications.services import notify_agent
 from cx.surveys.models import Survey, SurveyStatus
@@ -46,7 +48,9 @@ ACTION_TYPES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
                       'ticket) or "none"'),
     "send_email": (("subject", "body"), (), "Email the customer (a ticket on the email channel; replies thread)"),
     "send_sms": (("body",), (), "Text the customer by SMS (needs an SMS conversation with them)"),
-    "send_whatsapp": (("body",), (), "Message the customer on WhatsApp (within WhatsApp's 24-hour window)"),
+    "send_whatsapp": (("body",), ("template",),
+                      "Message the customer on WhatsApp: the body inside WhatsApp's 24-hour window, else the "
+                      "connector's approved template named by template"),
     "chat_invitation": (("message",), (), "Show a proactive chat message in the widget while the customer is on "
                                           "the site"),
     "send_survey": (("survey_id",), ("channel",), "Invite the customer to an active survey (email by default)"),
@@ -113,6 +117,12 @@ def _action_problems(action: dict[str, Any], path: str) -> dict[str, str]:
             return {f"{path}.survey_id": "no such active survey"}
         if action.get("channel", "email") not in SURVEY_CHANNELS:
             return {f"{path}.channel": f"one of {', '.join(SURVEY_CHANNELS)}"}
+    if kind == "send_whatsapp" and "template" in action:
+        name = action["template"]
+        known = {t.get("name") for c in Connector.objects.filter(provider=Provider.WHATSAPP)
+                 for t in c.templates or []}
+        if not isinstance(name, str) or name not in known:
+            return {f"{path}.template": "not an approved template of any WhatsApp connector"}
     if kind == "tag_customer":
         tags = action["tags"]
         if not isinstance(tags, list) or not 1 <= len(tags) <= 10 or not all(
@@ -229,9 +239,23 @@ def action_apply(*, actor: User, playbook: Playbook, customer: Customer, action:
     if kind in ("send_sms", "send_whatsapp"):
         channel = "sms" if kind == "send_sms" else "whatsapp"
         providers = [p for p, c in PROVIDER_CHANNEL.items() if c == channel]
-        if not Conversation.objects.filter(customer_id=customer.pk, connector__provider__in=providers).exists():
+        conversation = (Conversation.objects.filter(customer_id=customer.pk, connector__provider__in=providers)
+                        .order_by("-last_inbound_at").first())
+        if conversation is None:
             raise ActionSkipped(f"no {channel.upper() if channel == 'sms' else 'WhatsApp'} conversation with this "
                                 f"customer")
+        closes = window_closes_at(conversation) if channel == "whatsapp" else None
+        if channel == "whatsapp" and (closes is None or closes < timezone.now()):
+            if not action.get("template"):
+                raise ActionSkipped("outside WhatsApp's 24-hour window and the action names no approved template")
+            ticket = ticket_create_by_agent(
+                actor=actor, requester=customer, subject=playbook.name, channel=channel,
+                body=f"{text('body')}\n\n(Outside WhatsApp's 24-hour window: the template "
+                     f"{action['template']} was sent instead.)", visibility=Visibility.INTERNAL,
+                tags=["playbook", f"playbook-{playbook.pk}"]).ticket
+            whatsapp_template_send(actor=actor, ticket=ticket, template_name=action["template"])
+            return ActionResult(kind, True, f"WhatsApp template {action['template']} queued (ticket #{ticket.pk})",
+                                ticket.pk)
         ticket = _message_ticket(actor=actor, customer=customer, channel=channel,
                                  subject=f"{playbook.name}", body=text("body"), playbook=playbook)
         return ActionResult(kind, True, f"{channel} message queued (ticket #{ticket.pk})", ticket.pk)

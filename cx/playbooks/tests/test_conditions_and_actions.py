@@ -188,3 +188,27 @@ def test_merge_moves_tags_and_runs_and_export_includes_them(make_customer, make_
     customer_erase(actor=admin_user, customer=target)
     assert not CustomerTag.objects.filter(customer=target).exists()
     assert PlaybookRun.objects.get().reason == ""
+
+
+@pytest.mark.django_db
+def test_whatsapp_outside_the_24_hour_window_sends_the_approved_template(make_customer, make_playbook, admin_user):
+    from cx.messaging.models import Connector, Conversation, Outbound
+
+    connector = Connector.objects.create(provider="whatsapp", name="WhatsApp line", webhook_key="wk",
+                                         templates=[{"name": "order_help", "language": "en"}])
+    customer = make_customer()
+    Conversation.objects.create(connector=connector, contact_id="4915550001", customer=customer,
+                                last_inbound_at=timezone.now() - timedelta(days=3))
+    CustomerTag.objects.create(customer=customer, name="target")
+    conditions = [{"field": "customer_tag", "op": "has", "value": "target"}]
+    with pytest.raises(Exception) as refused:
+        make_playbook(name="Bad template", trigger_kind="sweep", trigger_event="", conditions=conditions,
+                      actions=[{"type": "send_whatsapp", "body": "Hi", "template": "no_such"}])
+    assert "actions[0].template" in refused.value.fields
+    playbook = make_playbook(name="WhatsApp nudge", trigger_kind="sweep", trigger_event="", conditions=conditions,
+                             actions=[{"type": "send_whatsapp", "body": "Can we help?", "template": "order_help"}])
+    playbooks_sweep()
+    run = PlaybookRun.objects.get(playbook=playbook)
+    assert run.status == RunStatus.ACTED and "template order_help queued" in run.results[0]["detail"]
+    outbound = Outbound.objects.get(message__ticket_id=run.results[0]["ticket_id"])
+    assert outbound.template_name == "order_help"
