@@ -111,3 +111,30 @@ def test_global_cap_settings_and_customer_tags(admin_api, make_customer):
     assert admin_api.post(f"/api/v1/customers/{customer.pk}/tags", {"tag": "VIP Customer"}).json() == ["vip-customer"]
     assert admin_api.post(f"/api/v1/customers/{customer.pk}/tags", {"tag": " "}).status_code == 422
     assert admin_api.delete(f"/api/v1/customers/{customer.pk}/tags/vip-customer").json() == []
+
+
+@pytest.mark.django_db
+def test_an_agent_runs_a_playbook_for_one_customer_through_the_api(admin_api, api_client, agent_user, token_for,
+                                                                   make_customer):
+    from cx.playbooks.models import CustomerTag
+
+    customer = make_customer()
+    CustomerTag.objects.create(customer=customer, name="vip")
+    pid = admin_api.post("/api/v1/playbooks", {
+        **CHECKOUT, "name": "VIP welcome", "trigger_kind": "sweep", "trigger_event": "", "holdout_percent": 0,
+        "conditions": [{"field": "customer_tag", "op": "has", "value": "vip"}],
+        "actions": [{"type": "tag_customer", "tags": ["welcomed"]}]}).json()["id"]
+    agent = api_client(token_for(agent_user, "write"))
+    ran = agent.post(f"/api/v1/playbooks/{pid}/run", {"customer_id": customer.pk})
+    assert ran.status_code == 201, ran.content
+    assert ran.json()["status"] == "acted" and ran.json()["trigger"] == "manual"
+    again = agent.post(f"/api/v1/playbooks/{pid}/run", {"customer_id": customer.pk}).json()
+    assert again["status"] == "throttled"
+    runs = agent.get(f"/api/v1/playbooks/{pid}/runs", status="throttled").json()
+    assert [r["id"] for r in runs] == [again["id"]]
+    assert agent.get(f"/api/v1/playbooks/{pid}/runs", status="nope").status_code == 422
+    assert agent.post(f"/api/v1/playbooks/{pid}/run", {"customer_id": 999999}).status_code == 404
+    read_only = api_client(token_for(agent_user, "read"))
+    assert read_only.post(f"/api/v1/playbooks/{pid}/run", {"customer_id": customer.pk}).status_code == 403
+    counts = agent.get(f"/api/v1/playbooks/{pid}/outcome").json()["counts"]
+    assert counts["acted"] == 1 and counts["throttled"] == 1 and counts["matched"] == 2
