@@ -291,6 +291,7 @@ def _register_routers() -> None:
     api.add_router("/v1/", "cx.notifications.api.router")
     api.add_router("/v1/", "cx.webhooks.api.router")
     api.add_router("/v1/", "cx.automation.api.router")
+    api.add_router("/v1/", "cx.playbooks.api.router")
     api.add_router("/v1/", "cx.surveys.api.router")
     api.add_router("/v1/", "cx.messaging.api.router")
     api.add_router("/v1/", "cx.voice.api.router")

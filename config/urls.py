@@ -29,6 +29,7 @@ urlpatterns = [
     path("messaging/", include("cx.messaging.urls")),
     path("voice/", include("cx.voice.urls")),
     path("automation/", include("cx.automation.urls")),
+    path("playbooks/", include("cx.playbooks.urls")),
     path("surveys/", include("cx.surveys.urls")),
     path("kb/", include("cx.kb.urls")),
     path("help/", include("cx.kb.help_urls")),

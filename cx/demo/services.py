@@ -28,6 +28,7 @@ from cx.demo.catalog import DEMO_AGENT_EMAIL_DOMAIN, DEMO_AGENTS, DEMO_TEAMS
 from cx.demo.generate import TOUCHPOINT_SOURCE, CustomerSpec, customer_specs, organization_specs
 from cx.demo.texts import question_pool
 from cx.journeys.services import touchpoint_record
+from cx.playbooks.demo import playbooks_demo_seed
 from cx.tracking.demo import DEFAULT_PEOPLE, tracking_demo_load
 
 # Printed at the end of `cxdesk demo`. Demo only: these accounts must never exist on a real installation.
@@ -148,5 +149,6 @@ def demo_load(*, customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED, d
         if progress is not None:
             progress(1)
     result.journeys = tracking_demo_load(people=journeys, seed=seed, now=now or timezone.now())
+    playbooks_demo_seed(agents=agents)
     result.seconds = time.perf_counter() - started
     return result
