@@ -58,17 +58,19 @@ def kpi_cards(kpis: list[Kpi]) -> list[dict[str, Any]]:
     return cards
 
 
-def kpi_table(slug: str, title: str, kpis: list[Kpi], note: str = "") -> DataTable:
+def kpi_table(slug: str, title: str, kpis: list[Kpi], note: str = "", *, business_hours: bool = True) -> DataTable:
     rows = []
     for kpi in kpis:
         rows.append({"metric": kpi.label, "value": _fmt(kpi.fmt, kpi.value), "previous": _fmt(kpi.fmt, kpi.previous),
                      "change": _change(kpi), "n": kpi.n,
                      "hours": (f"{kpi.business_hours} of {kpi.n}" if kpi.fmt == "duration" and kpi.value is not None
                                else "")})
-    return DataTable(slug, title, [Column("metric", "Metric"), Column("value", "This period", numeric=True),
-                                   Column("previous", "Previous period", numeric=True),
-                                   Column("change", "Change", numeric=True), Column("n", "n", "int", numeric=True),
-                                   Column("hours", "In business hours")], rows, note=note)
+    columns = [Column("metric", "Metric"), Column("value", "This period", numeric=True),
+               Column("previous", "Previous period", numeric=True), Column("change", "Change", numeric=True),
+               Column("n", "n", "int", numeric=True)]
+    if business_hours:
+        columns.append(Column("hours", "In business hours"))
+    return DataTable(slug, title, columns, rows, note=note)
 
 
 def _figures_row(f: ServiceFigures) -> dict[str, Any]:
@@ -159,7 +161,8 @@ def _heat_level(kind: str, value: float | None) -> str:
 
 def experience_tables(dashboard: ExperienceDashboard) -> dict[str, DataTable]:
     headline = kpi_table("headline", "Survey scores vs the previous period", dashboard.headline,
-                         note=f"Previous period: {dashboard.previous.label}.")
+                         note=f"Previous period: {dashboard.previous.label}. Intervals: NPS ± 1.96 SE, CSAT "
+                              "Wilson, CES normal interval of the mean.", business_hours=False)
     nps = _trend_table("nps-trend", "NPS by week", dashboard.nps_trend, "float1")
     ces = _trend_table("ces-trend", "CES by week (mean on the 1-7 scale)", dashboard.ces_trend, "float2")
     columns = [Column("stage", "Journey stage")]

@@ -3,14 +3,14 @@ answers (the score columns the reports read)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from django.utils import timezone
 
 from cx.accounts.models import Role
 from cx.customers.services import customer_create
-from cx.surveys.models import Invitation, InvitationStatus, Response, Survey, SurveyKind
+from cx.insights.tests.factories import answer  # noqa: F401 - re-exported for the tests
 from cx.tickets.models import TicketStatus
 from cx.tickets.services import ticket_customer_reply, ticket_open_by_customer, ticket_reply
 
@@ -75,18 +75,3 @@ class Desk:
 @pytest.fixture
 def desk(clock, agent_user, solved_status):
     return Desk(clock, agent_user, solved_status)
-
-
-_counter = {"n": 0}
-
-
-def answer(*, kind: str, score: int, at: datetime, customer, ticket=None) -> Response:
-    """A completed survey answer with its headline score (as cx.surveys stores it)."""
-    survey = Survey.objects.filter(kind=kind).first() or Survey.objects.create(name=f"{kind} survey", kind=kind)
-    _counter["n"] += 1
-    invitation = Invitation.objects.create(survey=survey, customer=customer, ticket=ticket, nonce=f"n{_counter['n']}",
-                                           source="manual", send_at=at, sent_at=at, answered_at=at,
-                                           status=InvitationStatus.ANSWERED)
-    field = {SurveyKind.NPS: "nps_score", SurveyKind.CSAT: "csat_score", SurveyKind.CES: "ces_score"}[kind]
-    return Response.objects.create(invitation=invitation, survey=survey, customer=customer, ticket=ticket,
-                                   started_at=at, completed_at=at + timedelta(minutes=1), **{field: score})

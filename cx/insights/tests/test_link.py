@@ -10,7 +10,7 @@ import pytest
 from cx.customers.services import customer_create
 from cx.insights.period import period_for_days
 from cx.insights.selectors import link_report
-from cx.insights.tests.conftest import answer
+from cx.insights.tests.factories import answer
 from cx.journeys.services import touchpoint_record
 from cx.sla.services import sla_policy_create
 from cx.surveys.models import SurveyKind

@@ -9,7 +9,7 @@ import pytest
 
 from cx.insights.period import ServiceFilters, period_for_days
 from cx.insights.selectors import ALL, service_figures
-from cx.insights.tests.conftest import answer
+from cx.insights.tests.factories import answer
 from cx.sla.services import business_calendar_create, sla_policy_create
 from cx.surveys.models import SurveyKind
 

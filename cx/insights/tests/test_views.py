@@ -13,7 +13,7 @@ import pytest
 from django.test import Client
 
 from cx.insights.models import InsightsSettings
-from cx.insights.tests.conftest import answer
+from cx.insights.tests.factories import answer
 from cx.surveys.models import SurveyKind
 
 WEEK = {"period": "custom", "from": "2024-06-03", "to": "2024-06-09"}
