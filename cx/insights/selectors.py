@@ -7,14 +7,15 @@ SQL (portable between SQLite and PostgreSQL); durations are fetched as one colum
 Wilson interval, CES with a normal interval of the mean).
 
 Business hours: a ticket whose current SLA policy (cx.sla ``TicketSla.policy``) has a business calendar is
-measured in that calendar's open time, with the SLA app's own clock (``BusinessCalendarConfig.to_calendar`` +
-``business_time_between``); every other ticket in elapsed (24/7) time. Each duration figure says how many of
-its values were measured in business hours.
+measured in that calendar's open time, from the SLA app's own clock (``BusinessCalendarConfig.to_calendar`` and
+its ``open_intervals``, summed once per calendar, see ``BusinessClock``); every other ticket in elapsed (24/7)
+time. Each duration figure says how many of its values were measured in business hours.
 """
 
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -39,7 +40,7 @@ from cx.sla.models import BusinessCalendarConfig, SlaClock, TicketSla
 from cx.surveys.models import Response, SurveyKind
 from cx.surveys.scoring import wilson_interval
 from cx.surveys.selectors import ScoreRow, score_of
-from cx.tickets.business_hours import BusinessCalendar, business_time_between
+from cx.tickets.business_hours import BusinessCalendar, open_intervals
 from cx.tickets.models import (
     UNRESOLVED_CATEGORIES,
     AuthorType,
@@ -91,6 +92,32 @@ def _calendar_of(ticket_path: str) -> Subquery:
     return Subquery(TicketSla.objects.filter(ticket_id=OuterRef(ticket_path)).values("policy__calendar_id")[:1])
 
 
+class BusinessClock:
+    """Business time between any two instants inside ``[low, high]`` of one calendar, by prefix sums over the
+    SLA app's own open stretches (``open_intervals``), computed once: a dashboard measures thousands of tickets
+    against the same calendar, and each measurement is then a binary search instead of a walk over the days.
+    Equal to ``business_time_between`` by construction (tested)."""
+
+    def __init__(self, calendar: BusinessCalendar, low: datetime, high: datetime) -> None:
+        self.spans = list(open_intervals(calendar, low, high))
+        self.starts = [start for start, _ in self.spans]
+        self.before: list[float] = []  # business seconds before each span
+        total = 0.0
+        for start, end in self.spans:
+            self.before.append(total)
+            total += (end - start).total_seconds()
+
+    def _until(self, moment: datetime) -> float:
+        index = bisect_right(self.starts, moment) - 1
+        if index < 0:
+            return 0.0
+        start, end = self.spans[index]
+        return self.before[index] + (min(moment, end) - start).total_seconds()
+
+    def seconds_between(self, start: datetime, end: datetime) -> float:
+        return max(0.0, self._until(end) - self._until(start))
+
+
 @dataclass
 class DurationStat:
     """Median and 90th percentile in seconds over ``n`` values, ``business_hours`` of them in business time."""
@@ -106,12 +133,17 @@ def _durations(rows: Iterable[tuple[Any, datetime, datetime, int | None]]) -> di
     for rows with a calendar."""
     rows = list(rows)
     calendars = _calendars(row[3] for row in rows)
+    clocks: dict[int, BusinessClock] = {}
+    for calendar_id, calendar in calendars.items():
+        measured = [(start, end) for _, start, end, cid in rows if cid == calendar_id and end > start]
+        if measured:
+            clocks[calendar_id] = BusinessClock(calendar, min(a for a, _ in measured), max(b for _, b in measured))
     values: dict[Any, list[float]] = defaultdict(list)
     business: dict[Any, int] = defaultdict(int)
     for group, start, end, calendar_id in rows:
-        calendar = calendars.get(calendar_id) if calendar_id is not None else None
-        if calendar is not None:
-            seconds = business_time_between(calendar, start, end).total_seconds()
+        if calendar_id is not None and calendar_id in calendars:
+            clock = clocks.get(calendar_id)
+            seconds = clock.seconds_between(start, end) if clock is not None and end > start else 0.0
             business[group] += 1
         else:
             seconds = (end - start).total_seconds()

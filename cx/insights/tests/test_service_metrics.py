@@ -3,7 +3,7 @@ times (a frozen clock), and the figures must equal the numbers worked out by han
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -118,3 +118,24 @@ def test_an_empty_period_has_no_data_not_zeros(four_tickets):
     assert f.first_response.median is None and f.resolution.p90 is None and f.next_response.median is None
     assert f.resolution_rate is None and f.fcr_rate is None and f.reopen_rate is None
     assert f.sla_attainment is None and f.csat is None
+
+
+def test_the_business_clock_equals_the_sla_apps_business_time_on_random_instants():
+    import random
+    from datetime import date
+
+    from cx.insights.selectors import BusinessClock
+    from cx.tickets.business_hours import BusinessCalendar, business_time_between
+
+    weekly = {d: ((time(9), time(12, 30)), (time(13, 30), time(18))) for d in range(5)}
+    weekly[5] = ((time(10), time(14)),)
+    calendar = BusinessCalendar(time_zone="Europe/Berlin", weekly=weekly,
+                                holidays=frozenset({date(2024, 3, 29), date(2024, 4, 1)}))
+    low, high = datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 11, 30, tzinfo=UTC)  # both DST changes
+    clock = BusinessClock(calendar, low, high)
+    rng = random.Random(5)
+    for _ in range(300):
+        a = low + (high - low) * rng.random()
+        b = a + timedelta(hours=rng.expovariate(1 / 60))
+        b = min(b, high)
+        assert clock.seconds_between(a, b) == pytest.approx(business_time_between(calendar, a, b).total_seconds())
