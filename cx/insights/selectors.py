@@ -440,7 +440,8 @@ def service_dashboard(*, actor: User, filters: ServiceFilters, period: Period, b
     groups = sorted(((labels[k], f) for k, f in grouped.items() if f.created or f.solved or f.backlog
                      or f.next_response.n or f.sla_settled or (f.csat and f.csat.n)),
                     key=lambda item: (-item[1].created, item[0]))
-    by_agent = service_figures(filters=filters, period=period, group="agent", now=now)
+    by_agent = grouped if breakdown == "agent" else service_figures(filters=filters, period=period, group="agent",
+                                                                     now=now)
     agent_labels = _group_labels("agent", by_agent)
     leaderboard = sorted(((agent_labels[k], k, f) for k, f in by_agent.items() if k is not None and f.solved),
                          key=lambda item: (-item[2].solved, item[2].resolution.median or 0, item[0]))
