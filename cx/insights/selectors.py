@@ -583,8 +583,8 @@ class ExperienceDashboard:
         return {"period": self.period.as_dict(), "previous_period": self.previous.as_dict(),
                 "headline": [k.as_dict() for k in self.headline],
                 "nps_trend": [row(r) for r in self.nps_trend], "ces_trend": [row(r) for r in self.ces_trend],
-                "heatmap": [{"stage": h.stage, **{kind: row(s) | {"week": None} for kind, s in h.scores.items()}}
-                            for h in self.heatmap],
+                "heatmap": [{"stage": h.stage, **{kind: {k: v for k, v in row(s).items() if k != "week"}
+                                                  for kind, s in h.scores.items()}} for h in self.heatmap],
                 "funnel": {"name": self.funnel.name, "source": self.funnel.source, "steps": self.funnel.steps,
                            "error": self.funnel.error}}
 

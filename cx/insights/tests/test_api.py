@@ -62,3 +62,18 @@ def test_subscribe_and_unsubscribe_through_the_api(lead_user, token_for, api_cli
     assert DigestSubscription.objects.filter(user=lead_user).count() == 1
     assert api.delete("/api/v1/insights/digest/subscription").json() == {"subscribed": False}
     assert not DigestSubscription.objects.exists()
+
+
+def test_experience_api_gives_scores_trends_and_heatmap_with_n(week, customer, lead_user, token_for, api_client):
+    from cx.insights.tests.factories import answer
+    from cx.surveys.models import SurveyKind
+
+    for score in (10, 9, 5):
+        answer(kind=SurveyKind.NPS, score=score, at=at(4, 12), customer=customer)
+    body = api_client(token_for(lead_user, "read")).get("/api/v1/insights/experience", **WEEK).json()
+    nps = next(k for k in body["headline"] if k["key"] == "nps")
+    assert round(nps["value"], 1) == 33.3 and nps["n"] == 3 and nps["small_sample"] is True
+    assert body["nps_trend"] == [{"week": "2024-06-03", "n": 3, "value": nps["value"], "ci_low": nps["ci_low"],
+                                  "ci_high": nps["ci_high"], "small_sample": True}]
+    support = next(h for h in body["heatmap"] if h["stage"] == "support")
+    assert support["nps"]["n"] == 3 and support["csat"]["n"] == 0 and support["csat"]["value"] is None
