@@ -217,7 +217,7 @@ def experience_charts(dashboard: ExperienceDashboard) -> dict[str, Any]:
 
 def _proportion_table(slug: str, title: str, rows: list[Proportion], outcome: str, note: str) -> DataTable:
     data = [{"group": p.label, "n": p.n, "k": p.k, "rate": p.rate, "low": p.ci_low, "high": p.ci_high,
-             "small": "*" if p.small_sample and p.n else ""} for p in rows if p.n]
+             "small": "*" if p.small_sample and p.n else ""} for p in rows] if any(p.n for p in rows) else []
     if any(p.small_sample for p in rows if p.n):
         note = f"{note} {SMALL_NOTE}".strip()
     return DataTable(slug, title, [Column("group", "Customers"), Column("n", "n", "int", True),
