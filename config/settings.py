@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "cx.automation",
     "cx.churn",
     "cx.playbooks",
+    "cx.insights",
     "cx.chat",
     "cx.realtime",
     "cx.demo",

@@ -17,6 +17,8 @@ class NavItem:
     url_name: str
     order: int
     admin_only: bool = False
+    # When set, only users with one of these roles (or superusers) see the item, e.g. Insights.
+    roles: tuple[str, ...] = ()
 
 
 def nav_items_for(user) -> list[dict]:
@@ -28,6 +30,8 @@ def nav_items_for(user) -> list[dict]:
     visible = []
     for item in sorted(items, key=lambda i: i.order):
         if item.admin_only and not getattr(user, "is_cx_admin", False):
+            continue
+        if item.roles and not (getattr(user, "is_superuser", False) or getattr(user, "role", "") in item.roles):
             continue
         visible.append({"label": item.label, "url": reverse(item.url_name), "key": item.url_name.split(":")[0]})
     return visible

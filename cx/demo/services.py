@@ -27,6 +27,7 @@ from cx.customers.services import customer_create, organization_create
 from cx.demo.catalog import DEMO_AGENT_EMAIL_DOMAIN, DEMO_AGENTS, DEMO_TEAMS
 from cx.demo.generate import TOUCHPOINT_SOURCE, CustomerSpec, customer_specs, organization_specs
 from cx.demo.texts import question_pool
+from cx.insights.demo import demo_seed as insights_demo_seed
 from cx.journeys.services import touchpoint_record
 from cx.playbooks.demo import playbooks_demo_seed
 from cx.tracking.demo import DEFAULT_PEOPLE, tracking_demo_load
@@ -150,5 +151,6 @@ def demo_load(*, customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED, d
             progress(1)
     result.journeys = tracking_demo_load(people=journeys, seed=seed, now=now or timezone.now())
     playbooks_demo_seed(agents=agents)
+    insights_demo_seed(now=now or timezone.now(), seed=seed, tickets=min(150, customers // 20))  # Insights history
     result.seconds = time.perf_counter() - started
     return result
