@@ -16,9 +16,12 @@ MAX_LIMIT = 100
 __all__ = ["SearchHit", "search_collection_stats", "search_hybrid", "text_embeddings"]
 
 
-def search_hybrid(*, collection: str, query: str, limit: int = 10,
-                  filters: dict[str, str] | None = None) -> list[SearchHit]:
+def search_hybrid(*, collection: str, query: str, limit: int = 10, filters: dict[str, str] | None = None,
+                  complete_last_word: bool = False) -> list[SearchHit]:
     """The best ``limit`` documents of ``collection`` for ``query`` whose filters match all of ``filters``.
+
+    ``complete_last_word`` also matches the query's last word (3+ letters) as a prefix of indexed words, for
+    search boxes that search while the user types ("passw" finds "password"); whole-word matches rank higher.
 
     Raises ValidationFailed for an empty or over-long query, a bad limit or bad filters; an unknown (not yet
     used) collection has no documents and returns [].
@@ -32,7 +35,8 @@ def search_hybrid(*, collection: str, query: str, limit: int = 10,
     if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise ValidationFailed("Invalid limit.", fields={"limit": f"Must be between 1 and {MAX_LIMIT}."})
     clean_filters = validate_filters(filters)
-    return collection_index(collection).search(query=query.strip(), limit=limit, filters=clean_filters)
+    return collection_index(collection).search(query=query.strip(), limit=limit, filters=clean_filters,
+                                               complete_last_word=complete_last_word)
 
 
 def search_collection_stats() -> list[dict]:
