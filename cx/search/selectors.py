@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from cx.core.errors import ValidationFailed
-from cx.search.embeddings import embed_texts
+from cx.search.embeddings import embed_texts, token_ids, token_table
 from cx.search.engine import SearchHit, collection_index
 from cx.search.models import SearchCollection, SearchDocument
 from cx.search.services import validate_collection_name, validate_filters
@@ -13,7 +13,8 @@ from cx.search.services import validate_collection_name, validate_filters
 MAX_QUERY_CHARS = 1_000
 MAX_LIMIT = 100
 
-__all__ = ["SearchHit", "search_collection_stats", "search_hybrid", "text_embeddings"]
+__all__ = ["SearchHit", "embedding_token_ids", "embedding_token_table", "search_collection_stats", "search_hybrid",
+           "text_embeddings"]
 
 
 def search_hybrid(*, collection: str, query: str, limit: int = 10, filters: dict[str, str] | None = None,
@@ -51,3 +52,15 @@ def search_collection_stats() -> list[dict]:
 def text_embeddings(texts: list[str]) -> np.ndarray:
     """The shipped sentence embeddings (L2-normalised float32 rows) for other apps' models, e.g. intents."""
     return embed_texts(texts)
+
+
+def embedding_token_ids(texts: list[str]) -> list[list[int]]:
+    """The shipped embedding model's token ids of each text (rows of ``embedding_token_table``), for models that
+    fine-tune the token vectors (the intent classifier)."""
+    return token_ids(texts)
+
+
+def embedding_token_table() -> np.ndarray:
+    """The shipped model's token vectors (vocabulary x dimensions, float32, read-only): a text's embedding
+    before normalisation is the mean of its tokens' rows."""
+    return token_table()
