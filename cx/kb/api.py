@@ -94,12 +94,14 @@ def article_list(request: HttpRequest, status: str | None = None, locale: str | 
 
 
 @router.get("/kb/search", response=list[HitOut], summary="Search articles (agents: drafts and internal ones too)")
-def article_search(request: HttpRequest, q: str, locale: str | None = None, published_only: bool = False,
-                   limit: int = Query(10, ge=1, le=50)):
+def article_search(request: HttpRequest, q: str, locale: str | None = None, category_id: int | None = None,
+                   published_only: bool = False, limit: int = Query(10, ge=1, le=50)):
     require_access(request.auth, AccessLevel.READ, token_scope=_scope(request))
     if not q.strip():
         raise ValidationFailed("Type a word to search for.", fields={"q": "at least one letter or digit"})
-    hits = selectors.article_search(query=q, locale=locale, include_internal=True,
+    if category_id is not None and not Category.objects.filter(pk=category_id).exists():
+        raise ValidationFailed("There is no such category.", fields={"category_id": "unknown category"})
+    hits = selectors.article_search(query=q, locale=locale, category_id=category_id, include_internal=True,
                                     include_unpublished=not published_only, limit=limit)
     return [{"id": h.article.pk, "title": h.article.title, "locale": h.article.locale, "status": h.article.status,
              "is_internal": h.article.is_internal, "score": h.score, "snippet": h.snippet} for h in hits]

@@ -147,7 +147,10 @@ def search(request: HttpRequest, locale: str) -> HttpResponse:
     query = request.GET.get("q", "")
     context = _context(request, brand, locale, query=query, hits=[], error=None)
     try:
-        hits = selectors.article_search(query=query, locale=locale, limit=20)
+        scope = selectors.public_search_category(request.GET.get("category"))
+        context["search_category"] = scope
+        hits = selectors.article_search(query=query, locale=locale, category_id=scope.pk if scope else None,
+                                        limit=20)
     except DomainError as exc:
         context["error"] = (exc.fields.get("q") and f"{exc.message} ({exc.fields['q']})") or exc.message
         return render(request, "kb/help/search.html", context, status=exc.status)
@@ -167,7 +170,9 @@ def suggest(request: HttpRequest, locale: str) -> HttpResponse:
     _locale_or_404(brand, locale)
     query = request.GET.get("q", "")
     try:
-        hits = selectors.article_search(query=query, locale=locale, limit=SUGGESTION_LIMIT)
+        scope = selectors.public_search_category(request.GET.get("category"))
+        hits = selectors.article_search(query=query, locale=locale, category_id=scope.pk if scope else None,
+                                        limit=SUGGESTION_LIMIT)
     except DomainError as exc:
         return render(request, "kb/help/partials/suggestions.html", {"error": exc.message, "query": query})
     response = render(request, "kb/help/partials/suggestions.html", {"hits": hits, "query": query, "locale": locale})

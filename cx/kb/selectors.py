@@ -142,21 +142,25 @@ class ArticleHit:
     snippet: str
 
 
-def article_search(*, query: str, locale: str | None = None, include_internal: bool = False,
-                   include_unpublished: bool = False, limit: int = 10) -> list[ArticleHit]:
+def article_search(*, query: str, locale: str | None = None, category_id: int | None = None,
+                   include_internal: bool = False, include_unpublished: bool = False,
+                   limit: int = 10) -> list[ArticleHit]:
     """Articles best matching ``query``, best first. By default only what the public may read: published and
-    not internal. Raises ValidationFailed for an over-long query; a query without words gives no hits.
+    not internal; ``locale`` and ``category_id`` narrow further. Raises ValidationFailed for an over-long query;
+    a query without words gives no hits.
 
-    The hybrid engine (``cx.search``: BM25 fused with embeddings, collection ``kb``) answers; its filters keep
-    drafts, archived and internal articles out of public searches, and every hit is checked again against the
-    article row. The database full-text search answers only if the engine fails (e.g. its index directory is
-    unwritable), so search keeps working."""
+    The in-memory hybrid engine (``cx.search``: BM25 fused with embeddings, collection ``kb``) answers, with
+    every filter applied inside the engine (the index carries ``status``, ``visibility``, ``locale`` and
+    ``category`` per article) and the last word also completed as a prefix (search as you type). The only
+    database reads per query are a handful of indexed rows: the collection's version and the hits' own rows,
+    and every hit is checked again against its article row. The database full-text search answers only if
+    the engine fails (e.g. its index directory is unwritable), so search keeps working."""
     terms = search_terms(query)
     if not terms:
         return []
     limit = max(1, min(limit, 50))
-    options = {"locale": locale, "include_internal": include_internal, "include_unpublished": include_unpublished,
-               "limit": limit}
+    options = {"locale": locale, "category_id": category_id, "include_internal": include_internal,
+               "include_unpublished": include_unpublished, "limit": limit}
     try:
         hits = _engine_search(query=query, terms=terms, **options)
     except ValidationFailed:
@@ -164,13 +168,7 @@ def article_search(*, query: str, locale: str | None = None, include_internal: b
     except Exception:  # the engine is an optimisation of relevance; the database can always answer
         logger.exception("kb: hybrid search failed; answering from the database full-text index")
         return _database_search(terms=terms, **options)
-    hits = _every_word_first(hits, terms)
-    if len(hits) < limit:
-        # The engine matches whole (stemmed) words; a half-typed last word ("passw" while typing) is a
-        # prefix match only the database index does, so its hits complete the list after the engine's.
-        seen = {hit.article.pk for hit in hits}
-        hits += [hit for hit in _database_search(terms=terms, **options) if hit.article.pk not in seen]
-    return hits[:limit]
+    return _every_word_first(hits, terms)[:limit]
 
 
 # A semantic-only hit (no query word in the article) must be at least this similar to count as a result, so
@@ -211,8 +209,8 @@ def _article_id(doc_id: str) -> int:
     return int(number) if prefix == "article" and number.isdigit() else 0
 
 
-def _engine_search(*, query: str, terms: list[str], locale: str | None, include_internal: bool,
-                   include_unpublished: bool, limit: int) -> list[ArticleHit]:
+def _engine_search(*, query: str, terms: list[str], locale: str | None, category_id: int | None,
+                   include_internal: bool, include_unpublished: bool, limit: int) -> list[ArticleHit]:
     filters: dict[str, str] = {}
     if not include_unpublished:
         filters["status"] = ArticleStatus.PUBLISHED
@@ -220,15 +218,23 @@ def _engine_search(*, query: str, terms: list[str], locale: str | None, include_
         filters["visibility"] = "public"
     if locale:
         filters["locale"] = locale.lower()
-    hits = search_hybrid(collection=SEARCH_COLLECTION, query=query, limit=limit, filters=filters or None)
+    if category_id is not None:
+        filters["category"] = str(category_id)
+    hits = search_hybrid(collection=SEARCH_COLLECTION, query=query, limit=limit, filters=filters or None,
+                         complete_last_word=True)
     hits = [hit for hit in hits if hit.lexical_rank is not None or hit.similarity >= SEMANTIC_ONLY_MIN_SIMILARITY]
-    qs = _articles()
+    if not hits:
+        return []
+    # The rows of the hits only (by primary key), checked again: the engine's filters are derived data.
+    qs = _articles().defer("body_markdown", "body_html")
     if not include_unpublished:
         qs = qs.filter(status=ArticleStatus.PUBLISHED)
     if not include_internal:
         qs = qs.filter(is_internal=False)
     if locale:
         qs = qs.filter(locale=locale)
+    if category_id is not None:
+        qs = qs.filter(section__category_id=category_id)
     articles = qs.in_bulk([_article_id(hit.doc_id) for hit in hits])
     return [ArticleHit(article=articles[_article_id(hit.doc_id)], score=hit.score,
                        snippet=snippet(articles[_article_id(hit.doc_id)].body_text, terms))
@@ -252,9 +258,12 @@ def _every_word_first(hits: list[ArticleHit], terms: list[str]) -> list[ArticleH
 _WORDS = re.compile(r"\w+")
 
 
-def _database_search(*, terms: list[str], locale: str | None, include_internal: bool, include_unpublished: bool,
-                     limit: int) -> list[ArticleHit]:
+def _database_search(*, terms: list[str], locale: str | None, category_id: int | None, include_internal: bool,
+                     include_unpublished: bool, limit: int) -> list[ArticleHit]:
     conditions, params = ["1 = 1"], []
+    if category_id is not None:
+        conditions.append("a.section_id IN (SELECT s.id FROM kb_section s WHERE s.category_id = %s)")
+        params.append(category_id)
     if not include_unpublished:
         conditions.append("a.status = %s")
         params.append(ArticleStatus.PUBLISHED)
@@ -288,6 +297,17 @@ def public_categories(*, locale: str) -> list[Category]:
         category.public_sections = [s for s in category.sections.all() if s.public_articles]
         if category.public_sections:
             found.append(category)
+    return found
+
+
+def public_search_category(slug: str | None) -> Category | None:
+    """The category a help-center search is limited to (``?category=<slug>``), None for all; an unknown slug
+    is a ValidationFailed naming the field (a stale link must not silently search everything)."""
+    if not slug:
+        return None
+    found = Category.objects.filter(slug=slug[:120]).first()
+    if found is None:
+        raise ValidationFailed("There is no such category to search in.", fields={"category": "unknown category"})
     return found
 
 

@@ -40,7 +40,7 @@ from cx.kb.models import (
     Section,
     SuggestionOpen,
 )
-from cx.search.services import search_document_delete, search_document_upsert
+from cx.search.services import DocumentIn, search_document_delete, search_document_upsert, search_documents_upsert
 
 MAX_TITLE = 200
 MAX_BODY = 200_000
@@ -241,19 +241,30 @@ def search_doc_id(article_id: int) -> str:
 def _index(article: Article) -> None:
     """Keep the article's document in the hybrid engine in step, in the same transaction as the change. Every
     article is indexed (agents search drafts and internal ones too); the filters ``status`` and ``visibility``
-    let public searches ask only for published public articles."""
+    let public searches ask only for published public articles, ``locale`` and ``category`` narrow them.
+    Sections cannot change category, so an article's category changes only through ``article_update``."""
     search_document_upsert(collection=SEARCH_COLLECTION, doc_id=search_doc_id(article.pk), title=article.title,
-                           text=article.body_text,
-                           filters={"locale": article.locale.lower(), "status": article.status,
-                                    "visibility": "internal" if article.is_internal else "public"})
+                           text=article.body_text, filters=search_filters(article))
 
 
-def kb_search_reindex() -> int:
+def search_filters(article: Article) -> dict[str, str]:
+    """The engine's filter attributes of an article (kept in step by every service that changes one)."""
+    return {"locale": article.locale.lower(), "status": article.status,
+            "visibility": "internal" if article.is_internal else "public",
+            "category": str(article.section.category_id)}
+
+
+def kb_search_reindex(*, batch_size: int = 500) -> int:
     """(Re)index every article, e.g. after restoring a database without its search collection."""
-    count = 0
-    for article in Article.objects.all().iterator():
-        _index(article)
-        count += 1
+    count, batch = 0, []
+    for article in Article.objects.select_related("section").order_by("pk").iterator(chunk_size=batch_size):
+        batch.append(DocumentIn(doc_id=search_doc_id(article.pk), title=article.title, text=article.body_text,
+                                filters=search_filters(article)))
+        if len(batch) >= batch_size:
+            count += search_documents_upsert(collection=SEARCH_COLLECTION, documents=batch)
+            batch = []
+    if batch:
+        count += search_documents_upsert(collection=SEARCH_COLLECTION, documents=batch)
     return count
 
 

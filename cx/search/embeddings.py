@@ -45,3 +45,24 @@ def embed_texts(texts: list[str]) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return vectors / norms
+
+
+def token_ids(texts: list[str]) -> list[list[int]]:
+    """Token ids of each text as the model encodes it (same truncation as ``embed_texts``)."""
+    return [list(ids) for ids in _load().tokenize([t[:MAX_CHARS] for t in texts])]
+
+
+_table: np.ndarray | None = None
+
+
+def token_table() -> np.ndarray:
+    """The token vectors as float32 (read-only; converted once per process)."""
+    global _table
+    if _table is None:
+        model = _load()  # outside the lock: _load takes it too
+        with _lock:
+            if _table is None:
+                table = np.asarray(model.embedding, dtype=np.float32).copy()
+                table.setflags(write=False)
+                _table = table
+    return _table

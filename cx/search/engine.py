@@ -48,6 +48,12 @@ STOP_WORDS = frozenset(["a", "about", "am", "an", "and", "any", "are", "as", "at
     "we", "were", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your"])
 WRITER_HEAP = 64_000_000
 _WORD = re.compile(r"\w+", re.UNICODE)
+_PREFIXABLE = re.compile(r"[^\W_]+", re.UNICODE)
+# Completing the last word of a query ("passw" while typing -> "password"): only from this many letters on (a
+# one- or two-letter prefix would expand to a large share of the vocabulary), and it weighs less than a word
+# matched in full, so complete matches keep the lead.
+PREFIX_MIN_CHARS = 3
+PREFIX_BOOST = 0.5
 
 
 @dataclass(frozen=True)
@@ -266,14 +272,29 @@ class CollectionIndex:
 
     # ----- querying -----
 
-    def _lexical(self, query: str, filters: list[str], k: int) -> list[str]:
+    def _lexical(self, query: str, filters: list[str], k: int, complete_last_word: bool = False) -> list[str]:
         tokens = _WORD.findall(query.lower())
         words = " ".join([t for t in tokens if t not in STOP_WORDS] or tokens)
         if not words or self._index is None:
             return []
         parsed, _errors = self._index.parse_query_lenient(words, ["title", "body"], field_boosts={"title": 2.0})
+        schema = self._index.schema
+        last = tokens[-1] if tokens else ""
+        if complete_last_word and len(last) >= PREFIX_MIN_CHARS and last not in STOP_WORDS \
+                and _PREFIXABLE.fullmatch(last):
+            # The indexed terms are stems, and a word typed part-way is a prefix of its stem: "passw" finds
+            # "password", "deliver" finds "deliveri" (delivery). The term dictionary is an FST, so expanding the
+            # prefix scans no documents.
+            pattern = f"{last}.*"
+            prefix = tantivy.Query.boolean_query([
+                (tantivy.Occur.Should, tantivy.Query.regex_query(schema, "title", pattern)),
+                (tantivy.Occur.Should, tantivy.Query.regex_query(schema, "body", pattern)),
+            ])
+            parsed = tantivy.Query.boolean_query([
+                (tantivy.Occur.Should, parsed),
+                (tantivy.Occur.Should, tantivy.Query.boost_query(prefix, PREFIX_BOOST)),
+            ])
         if filters:
-            schema = self._index.schema
             clauses = [(tantivy.Occur.Must, parsed)]
             clauses += [(tantivy.Occur.Must, tantivy.Query.term_query(schema, "facet", term)) for term in filters]
             parsed = tantivy.Query.boolean_query(clauses)
@@ -281,14 +302,15 @@ class CollectionIndex:
         result = searcher.search(parsed, k)
         return [searcher.doc(address)["doc_id"][0] for _score, address in result.hits]
 
-    def search(self, *, query: str, limit: int, filters: dict[str, str]) -> list[SearchHit]:
+    def search(self, *, query: str, limit: int, filters: dict[str, str],
+               complete_last_word: bool = False) -> list[SearchHit]:
         with self._lock:
             if not self.refresh():
                 return []
             terms = facet_terms(filters)
             query_vector = embed_texts([query])[0]
             depth = max(CANDIDATES, limit)
-            lexical = self._lexical(query, terms, depth)
+            lexical = self._lexical(query, terms, depth, complete_last_word)
             semantic = self._vectors.top(query_vector, terms, depth)
             fused: dict[str, float] = {}
             lexical_rank: dict[str, int] = {}

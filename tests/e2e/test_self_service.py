@@ -123,3 +123,21 @@ def test_an_agent_inserts_an_article_link_into_a_reply(page: Page, server_url, e
     body = page.locator("#composer-form [data-composer='body']")
     link = re.compile(r"\[Reset your password\]\(http://\S+/help/en/orders-\w+/reset-your-password/\)")
     expect(body).to_have_value(link)
+
+
+def test_searching_from_a_category_page_stays_in_that_category(page: Page, server_url, e2e_db):
+    billing = _published_article("Refund to your card", "Card refunds take five days.")
+    shipping = _published_article("Refund for a lost parcel", "Parcel refunds need a tracking number.")
+    category = shipping.section.category
+    page.goto(f"{server_url}/help/en/{category.slug}/")
+    scope = page.get_by_label(f"Only in {category.name}")
+    expect(scope).to_be_checked()
+    page.get_by_label("Search the help center").press_sequentially("refu", delay=40)
+    suggestions = page.locator("#hc-suggestions")
+    expect(suggestions.get_by_role("link", name="Refund for a lost parcel")).to_be_visible()
+    expect(suggestions.get_by_role("link", name=billing.title)).to_have_count(0)
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("heading", name=re.compile(r"1 result for"))).to_be_visible()
+    page.get_by_label(f"Only in {category.name}").uncheck()
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("heading", name=re.compile(r"2 results for"))).to_be_visible()

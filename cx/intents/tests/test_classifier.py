@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from cx.intents.classifier import IntentClassifier, NotEnoughData
+from cx.intents.classifier import TUNED_WEIGHT, IntentClassifier, NotEnoughData
 from cx.intents.tests.conftest import fixture_rows
+from cx.search.selectors import embedding_token_ids
 
 
 def test_classifier_learns_intents_and_predicts_with_confidence():
@@ -40,3 +42,37 @@ def test_intents_with_too_few_examples_are_left_out_and_reported():
     classifier = IntentClassifier().fit(texts, labels)
     assert classifier.labels == ["card_arrival", "exchange_rate"]
     assert classifier.skipped_labels == {"lost_or_stolen_card": 1}
+
+
+def test_the_linear_model_and_the_tuned_embeddings_are_averaged():
+    train, test = fixture_rows("intents_train.csv"), fixture_rows("intents_test.csv")
+    texts, labels = [r["text"] for r in train], [r["category"] for r in train]
+    classifier = IntentClassifier().fit(texts, labels)
+    assert classifier.tuned is not None
+    # Only the vectors of tokens seen in the examples are kept (the rest are the shipped ones).
+    seen = {token for row in embedding_token_ids(texts) for token in row}
+    assert set(classifier.tuned.rows.tolist()) == seen
+    questions = [r["text"] for r in test]
+    linear = classifier.model.predict_proba(classifier._features(questions))
+    tuned = classifier.tuned.predict_proba(questions)
+    assert np.allclose(tuned.sum(axis=1), 1.0)
+    expected = (1 - TUNED_WEIGHT) * linear + TUNED_WEIGHT * tuned
+    assert np.allclose(classifier.predict_proba(questions), expected)
+    # The tuned model has learnt the intents on its own too.
+    accuracy = np.mean([classifier.labels[i] == r["category"] for i, r in zip(tuned.argmax(axis=1), test, strict=True)])
+    assert accuracy >= 0.6
+    # Texts without any known token still get a distribution.
+    assert np.allclose(classifier.tuned.predict_proba(["", "🙂"]).sum(axis=1), 1.0)
+
+
+def test_without_the_tuned_embeddings_and_for_models_stored_before_them_the_linear_model_answers_alone():
+    train = fixture_rows("intents_train.csv")
+    texts, labels = [r["text"] for r in train], [r["category"] for r in train]
+    linear_only = IntentClassifier(tuned_embeddings=False).fit(texts, labels)
+    assert linear_only.tuned is None
+    question = ["what is the exchange rate for euros"]
+    assert np.allclose(linear_only.predict_proba(question),
+                       linear_only.model.predict_proba(linear_only._features(question)))
+    old = IntentClassifier.from_bytes(linear_only.to_bytes())
+    del old.__dict__["tuned"]  # a classifier pickled by the previous version
+    assert old.predict(question)[0] == linear_only.predict(question)[0]

@@ -36,6 +36,9 @@ def test_article_lifecycle_through_the_api(api, section):
     assert variant.status_code == 201 and variant.json()["source_id"] == article["id"]
     hits = api.get("/api/v1/kb/search", q="settings").json()
     assert hits[0]["id"] == article["id"]
+    assert api.get("/api/v1/kb/search", q="settings", category_id=section.category_id).json()[0]["id"] == article["id"]
+    assert api.get("/api/v1/kb/search", q="settings", category_id=section.category_id + 1000).json()["error"][
+        "fields"] == {"category_id": "unknown category"}
     listing = api.get("/api/v1/kb/articles", locale="fr").json()
     assert [a["title"] for a in listing] == ["Exporter"]
     archived = api.post(f"/api/v1/kb/articles/{article['id']}/status", {"status": "archived"}).json()
