@@ -149,7 +149,7 @@ def churn_model_train(*, run_id: int | None = None, trigger: str = "command", as
     logger.info("churn model %s trained on %d customers (%d churned), CV AUC %.3f", run.version, run.customers,
                 run.churned, run.cv_auc or 0)
     if rescore:
-        churn_scores_refresh(run=run)
+        churn_scores_refresh(run=run, now=as_of)
     return run
 
 
