@@ -123,4 +123,4 @@ def model_run_list(request: HttpRequest):
 def model_run_create(request: HttpRequest):
     run = services.churn_training_request(actor=request.auth, trigger="api", token_scope=_scope(request))
     run.refresh_from_db()
-    return 202, _run_out(run)
+    return _run_out(run)
