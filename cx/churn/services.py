@@ -206,3 +206,18 @@ def churn_periodic_job(now: datetime) -> str:
 
     transaction.on_commit(lambda: rescore_churn.enqueue())
     return "rescoring"
+
+
+def demo_seed(*, now: datetime | None = None) -> str:
+    """Train the churn model on the demo company (called once by ``cxdesk demo``) and score its customers.
+
+    Returns what happened, including the reason when the demo data cannot train a model (too few customers)."""
+    try:
+        run = churn_model_train(trigger="demo", as_of=now)
+    except ValidationFailed as exc:
+        message = f"Churn model not trained: {exc.message}"
+    else:
+        auc = f"{run.cv_auc:.3f}" if run.cv_auc is not None else "n/a"
+        message = f"Churn model {run.version}: {run.customers} customers, CV ROC-AUC {auc}, {run.scored} scored."
+    logger.info("demo: %s", message)
+    return message
