@@ -17,7 +17,7 @@ from cx.accounts.models import AccessLevel, User
 from cx.accounts.services import require_access
 from cx.churn.features import FEATURE_NAMES, SCHEMA, customer_features, feature_label
 from cx.churn.models import ChurnModelRun, ChurnScore, RunStatus
-from cx.churn.pipeline import Fitted, TooLittleData, fit
+from cx.churn.pipeline import Fitted, TooLittleData, check_trainable, fit
 from cx.churn.selectors import ChurnReason, churn_outcomes
 from cx.core.audit import audit_record
 from cx.core.errors import Conflict, ValidationFailed
@@ -47,13 +47,19 @@ def churn_score_store(*, customer_id: int, probability: float, reasons: Iterable
 
 # ----- training -----
 
+def training_labels(*, as_of: datetime, horizon_days: int = HORIZON_DAYS) -> dict[int, bool]:
+    """Customer → churned by ``as_of``, for the customers active at ``as_of - horizon`` (the training rows)."""
+    snapshot = as_of - timedelta(days=horizon_days)
+    active = [cid for cid, churned in churn_outcomes(as_of=snapshot).items() if not churned]
+    return churn_outcomes(as_of=as_of, customer_ids=active)
+
+
 def training_set(*, as_of: datetime, horizon_days: int = HORIZON_DAYS) -> tuple[list[int], np.ndarray, np.ndarray]:
     """Customers active at ``as_of - horizon`` (seen before it and not churned then), their features as of that
     moment, and whether they had churned by ``as_of`` (the label): strictly point in time."""
     snapshot = as_of - timedelta(days=horizon_days)
-    active = [cid for cid, churned in churn_outcomes(as_of=snapshot).items() if not churned]
-    outcome = churn_outcomes(as_of=as_of, customer_ids=active)
-    rows = customer_features(as_of=snapshot, customer_ids=sorted(active))
+    outcome = training_labels(as_of=as_of, horizon_days=horizon_days)
+    rows = customer_features(as_of=snapshot, customer_ids=sorted(outcome))
     X = np.array([r.row() for r in rows], dtype=object).reshape(len(rows), len(SCHEMA.columns))
     y = np.array([int(outcome.get(r.customer_id, True)) for r in rows], dtype=int)
     return [r.customer_id for r in rows], X, y
@@ -99,11 +105,17 @@ def global_drivers(fitted: Fitted, X: np.ndarray) -> list[dict]:
 
 def churn_training_request(*, actor: User | None, trigger: str = "admin",
                            token_scope: AccessLevel | None = None) -> ChurnModelRun:
-    """Queue a training run (the task worker trains it and rescores every active customer)."""
+    """Queue a training run (the task worker trains it and rescores every active customer); refuses at once
+    (ValidationFailed, code ``not_enough_data``) when the data cannot train a model."""
     if actor is not None:
         require_access(actor, AccessLevel.ADMIN, token_scope=token_scope)
     if ChurnModelRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.TRAINING]).exists():
         raise Conflict("A churn model training run is already queued or running.")
+    labels = training_labels(as_of=timezone.now())  # refuse at once when the data cannot train a model
+    try:
+        check_trainable([int(churned) for churned in labels.values()])
+    except TooLittleData as exc:
+        raise ValidationFailed(str(exc), fields={"data": str(exc)}, code="not_enough_data") from None
     run = ChurnModelRun.objects.create(status=RunStatus.QUEUED, trigger=trigger)
     audit_record(actor=actor, action="churn.training_requested", target_type="churn_model_run", target_id=run.pk,
                  data={"trigger": trigger})
@@ -201,6 +213,8 @@ def churn_periodic_job(now: datetime) -> str:
             churn_training_request(actor=None, trigger="schedule")
         except Conflict:
             return "already training"
+        except ValidationFailed as exc:
+            return f"skipped: {exc.message}"
         return "queued"
     from cx.churn.tasks import rescore_churn
 

@@ -108,6 +108,12 @@ def test_the_schedule_retrains_when_due_and_rescores_otherwise(django_capture_on
     assert ChurnModelRun.objects.filter(status=RunStatus.READY).count() == 2
 
 
+def test_the_schedule_skips_with_the_reason_when_data_is_too_thin():
+    b.population(timezone.now(), customers=4)
+    assert churn_periodic_job(timezone.now()).startswith("skipped: Too little data to train a churn model")
+    assert not ChurnModelRun.objects.exists()
+
+
 def test_train_registry_has_both_trainers_and_a_help_per_trainer():
     assert [t.name for t in trainers()][:2] == ["churn", "intents"]
     out = io.StringIO()

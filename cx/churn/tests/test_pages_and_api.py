@@ -110,13 +110,17 @@ def test_retrain_now_button_is_for_admins(admin_user, agent_user, django_capture
     client.force_login(admin_user)
     assert "Retrain now" in client.get(reverse("churn:page")).content.decode()
     b.population(timezone.now(), customers=6)
+    response = client.post(reverse("churn:train"), follow=True)
+    assert "Too little data to train a churn model: 6 customers" in response.content.decode()
+    assert not ChurnModelRun.objects.exists()
+    b.population(timezone.now(), customers=40)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("churn:train"), follow=True)
     assert "Retraining queued" in response.content.decode()
     run = ChurnModelRun.objects.get()
-    assert run.status == RunStatus.FAILED and run.trigger == "admin"
+    assert run.status == RunStatus.READY and run.trigger == "admin" and run.customers == 46
     html = client.get(reverse("churn:page")).content.decode()
-    assert "Too little data to train a churn model: 6 customers" in html  # shown in the runs table
+    assert run.version in html and "What drives churn" in html
 
 
 def test_api_risk_segments_at_risk_and_runs(admin_user, agent_user, token_for, api_client,
@@ -142,11 +146,18 @@ def test_api_risk_segments_at_risk_and_runs(admin_user, agent_user, token_for, a
     assert agent.post("/api/v1/churn/model-runs").status_code == 403
     admin = api_client(token_for(admin_user, "admin"))
     b.population(timezone.now(), customers=5)
-    with django_capture_on_commit_callbacks(execute=True):
-        queued = admin.post("/api/v1/churn/model-runs")
-    assert queued.status_code == 202 and queued.json()["trigger"] == "api"
+    refused = admin.post("/api/v1/churn/model-runs")
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_enough_data"
+    assert "Too little data to train a churn model: 5 customers" in refused.json()["error"]["message"]
+    b.population(timezone.now(), customers=40)
+    queued = admin.post("/api/v1/churn/model-runs")  # the task runs on commit, which this test never reaches
+    assert queued.status_code == 202 and queued.json()["status"] == "queued" and queued.json()["trigger"] == "api"
+    again = admin.post("/api/v1/churn/model-runs")
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+    ChurnModelRun.objects.all().delete()
+    ChurnModelRun.objects.create(status=RunStatus.FAILED, trigger="command", customers=5, error="Too little data")
     runs = agent.get("/api/v1/churn/model-runs").json()
-    assert runs[0]["status"] == "failed" and "Too little data" in runs[0]["error"] and runs[0]["customers"] == 5
+    assert runs[0]["status"] == "failed" and runs[0]["error"] == "Too little data" and runs[0]["customers"] == 5
     assert agent.get("/api/v1/churn/segments", headers={}).status_code == 200
     assert api_client(None).get("/api/v1/churn/segments").status_code == 401
 
