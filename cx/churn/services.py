@@ -225,7 +225,12 @@ def churn_periodic_job(now: datetime) -> str:
 def demo_seed(*, now: datetime | None = None) -> str:
     """Train the churn model on the demo company (called once by ``cxdesk demo``) and score its customers.
 
-    Returns what happened, including the reason when the demo data cannot train a model (too few customers)."""
+    Returns what happened, including the reason when the demo data cannot train a model (too few customers).
+    Idempotent like the demo itself: once a model is ready, loading the demo again leaves it (and the daily job)
+    alone."""
+    ready = active_run()
+    if ready is not None:
+        return f"Churn model {ready.version} already trained."
     try:
         run = churn_model_train(trigger="demo", as_of=now)
     except ValidationFailed as exc:
