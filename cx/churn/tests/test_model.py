@@ -121,3 +121,15 @@ def test_train_registry_has_both_trainers_and_a_help_per_trainer():
         call_command("train", "churn", "--help", stdout=out)
     with pytest.raises(CommandError, match="--horizon-days must be between 7 and 730"):
         call_command("train", "churn", "--horizon-days", "2")
+
+
+def test_demo_seed_explains_thin_data_and_is_idempotent():
+    from cx.churn.services import demo_seed
+
+    b.population(timezone.now(), customers=3)
+    assert demo_seed().startswith("Churn model not trained: Too little data to train a churn model: 3 customers")
+    run = ChurnModelRun.objects.get()
+    assert run.status == RunStatus.FAILED and run.trigger == "demo"
+    ready = ChurnModelRun.objects.create(status=RunStatus.READY, trigger="demo", finished_at=timezone.now())
+    assert demo_seed() == f"Churn model {ready.version} already trained."
+    assert ChurnModelRun.objects.count() == 2
