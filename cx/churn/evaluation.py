@@ -74,7 +74,7 @@ def read_telco(path: str, *, role: str) -> tuple[np.ndarray, np.ndarray, int]:
                     labels.append(0)
                 else:
                     raise EvaluationInputError(f"{role} file {path!r}, line {reader.line_num}: {LABEL} must be Yes "
-                                               f"or No, got {row.get(LABEL)!r}.")
+                                               f"or No, got {row.get(LABEL) or ''!r}.")
                 tenure, monthly, total = (_number(row.get(c) or "") for c in NUMERIC)
                 coerced += sum(math.isnan(v) for v in (tenure, monthly, total))
                 if math.isnan(total) and not (math.isnan(tenure) or math.isnan(monthly)):

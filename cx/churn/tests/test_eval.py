@@ -45,7 +45,8 @@ def test_eval_churn_explains_bad_input(tmp_path):
     _expect_input_error(tmp_path / "nope.csv", test, "TRAIN file .*nope.csv' does not exist")
     no_label = tmp_path / "no_label.csv"
     no_label.write_text("customerID,tenure\n1,3\n")
-    _expect_input_error(train, no_label, r"TEST file .* missing gender, SeniorCitizen.*Churn")
+    _expect_input_error(train, no_label, r"TEST file .* missing MonthlyCharges, TotalCharges, gender, .*, Churn "
+                                         r"\(found: customerID, tenure\)")
     header, *rows = (FIXTURES / "telco_small_train.csv").read_text().splitlines()
     bad_label = tmp_path / "bad_label.csv"
     bad_label.write_text("\n".join([header, rows[0].rsplit(",", 1)[0] + ",Maybe", *rows[1:]]) + "\n")
@@ -58,5 +59,5 @@ def test_eval_churn_explains_bad_input(tmp_path):
     _expect_input_error(train, one_class, "needs rows of both classes")
     latin = tmp_path / "latin.csv"
     shutil.copy(train, latin)
-    latin.write_bytes(latin.read_bytes() + "Ã©".encode("latin-1"))
+    latin.write_bytes(latin.read_bytes() + "café,Yes\n".encode("latin-1"))
     _expect_input_error(latin, test, "is not UTF-8 text")
