@@ -61,7 +61,7 @@ def as_text(X):
     return np.asarray(X, dtype=object).astype(str)
 
 
-def _numeric_part(n: int, *, splines: bool):
+def _numeric_part(*, splines: bool):
     steps = [FunctionTransformer(as_float, feature_names_out="one-to-one"),
              SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)]
     if splines:
@@ -74,9 +74,9 @@ def _preprocess(schema: Schema, *, splines: bool) -> ColumnTransformer:
     n_num = len(schema.numeric)
     parts = []
     if n_num:
-        parts.append(("num", _numeric_part(n_num, splines=False), list(range(n_num))))
+        parts.append(("num", _numeric_part(splines=False), list(range(n_num))))
         if splines:
-            parts.append(("spl", _numeric_part(n_num, splines=True), list(range(n_num))))
+            parts.append(("spl", _numeric_part(splines=True), list(range(n_num))))
     if schema.categorical:
         parts.append(("cat", make_pipeline(
             FunctionTransformer(as_text, feature_names_out="one-to-one"),
