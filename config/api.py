@@ -301,6 +301,7 @@ def _register_routers() -> None:
     api.add_router("/v1/", "cx.chat.api.router")
     api.add_router("/v1/", "cx.mail.api.router")
     api.add_router("/v1/", "cx.insights.api.router")
+    api.add_router("/v1/", "cx.churn.api.router")
 
 
 _register_routers()

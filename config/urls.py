@@ -39,6 +39,7 @@ urlpatterns = [
     path("bot/", include("cx.bot.urls")),
     path("chat/", include("cx.chat.urls")),
     path("mail/", include("cx.mail.urls")),
+    path("insights/churn/", include("cx.churn.urls")),
     path("insights/", include("cx.insights.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

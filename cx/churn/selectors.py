@@ -83,3 +83,74 @@ def churn_outcomes(*, as_of: datetime, customer_ids: Iterable[int] | None = None
                                                   last_order[customer_id] > cancelled[customer_id])
         outcomes[customer_id] = left or last < inactive_since
     return outcomes
+
+
+# ----- pages and API: permission-checked reads -----
+
+@dataclass(frozen=True)
+class RiskSegment:
+    level: str
+    label: str
+    minimum: float
+    customers: int
+
+
+def risk_segments(*, actor, token_scope=None) -> list[RiskSegment]:
+    """How many scored customers are at high (≥ 0.7), medium (≥ 0.4) and low risk."""
+    from django.db.models import Count, Q
+
+    from cx.accounts.models import AccessLevel
+    from cx.accounts.services import require_access
+
+    require_access(actor, AccessLevel.READ, token_scope=token_scope)
+    counts = ChurnScore.objects.aggregate(
+        high=Count("id", filter=Q(probability__gte=HIGH_RISK)),
+        medium=Count("id", filter=Q(probability__gte=MEDIUM_RISK, probability__lt=HIGH_RISK)),
+        low=Count("id", filter=Q(probability__lt=MEDIUM_RISK)))
+    return [RiskSegment("high", "High risk", HIGH_RISK, counts["high"]),
+            RiskSegment("medium", "Medium risk", MEDIUM_RISK, counts["medium"]),
+            RiskSegment("low", "Low risk", 0.0, counts["low"])]
+
+
+def churn_risk_get_for(*, actor, customer_id: int, token_scope=None) -> ChurnRisk | None:
+    """The customer's churn risk if the actor may read the customer (NotFound for an unknown customer)."""
+    from cx.customers.selectors import customer_get_for
+
+    customer_get_for(actor=actor, customer_id=customer_id, token_scope=token_scope)
+    return churn_risk_for(customer_id=customer_id)
+
+
+def at_risk_list(*, actor, minimum: float = MEDIUM_RISK, limit: int = 200, token_scope=None) -> list[dict]:
+    """Scored customers at or above ``minimum``, riskiest first, with the customer's name and top reason."""
+    from cx.accounts.models import AccessLevel
+    from cx.accounts.services import require_access
+
+    require_access(actor, AccessLevel.READ, token_scope=token_scope)
+    rows = (ChurnScore.objects.filter(probability__gte=minimum, customer__merged_into__isnull=True,
+                                      customer__erased_at__isnull=True)
+            .select_related("customer").order_by("-probability", "customer_id")[:limit])
+    out = []
+    for row in rows:
+        risk = _risk(row)
+        up = [r for r in risk.reasons if r.effect > 0]
+        out.append({"customer_id": row.customer_id, "customer": row.customer.name, "probability": row.probability,
+                    "level": risk.level, "top_reason": up[0].label if up else None,
+                    "reasons": "; ".join(r.label for r in up) or None, "scored_at": row.scored_at,
+                    "model_version": row.model_version})
+    return out
+
+
+def model_runs(*, actor, limit: int = 20, token_scope=None):
+    from cx.accounts.models import AccessLevel
+    from cx.accounts.services import require_access
+    from cx.churn.models import ChurnModelRun
+
+    require_access(actor, AccessLevel.READ, token_scope=token_scope)
+    return list(ChurnModelRun.objects.defer("artifact").order_by("-created_at", "-id")[:limit])
+
+
+def latest_ready_run():
+    from cx.churn.models import ChurnModelRun, RunStatus
+
+    return (ChurnModelRun.objects.defer("artifact").filter(status=RunStatus.READY)
+            .order_by("-finished_at", "-id").first())

@@ -14,8 +14,9 @@ class IntentsConfig(AppConfig):
     def ready(self) -> None:
         from cx.core.evaluation import register_evaluation
         from cx.core.periodic import register_periodic_job
+        from cx.core.training import register_trainer
         from cx.customers.registry import register_customer_data_handler
-        from cx.intents import evaluation, services
+        from cx.intents import evaluation, services, training
         from cx.intents.customer_data import IntentExamplesHandler
         from cx.tickets.hooks import register_ticket_observer
 
@@ -27,3 +28,5 @@ class IntentsConfig(AppConfig):
                             help="Train on TRAIN.csv (text,category), classify TEST.csv; per-intent report, texts/s")
         register_evaluation("kb", evaluation.add_kb_arguments, evaluation.handle_kb,
                             help="One article per intent from Bitext TRAIN.csv responses; ask TEST.csv instructions")
+        register_trainer("intents", training.add_intents_arguments, training.handle_intents,
+                         help="(import labelled examples, then) train and activate the intent classifier")
