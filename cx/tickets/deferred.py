@@ -97,15 +97,27 @@ def _run_row(row: DeferredTicketChange, ticket: Ticket) -> None:
 
 def run_pending_for_ticket(*, ticket_id: int) -> int:
     """Run a ticket's pending deferred changes now, inside the caller's transaction (which has locked the
-    ticket, or is about to run its own observers for it). Returns how many ran."""
+    ticket, or is about to run its own observers for it). Returns how many ran.
+
+    Each row is deleted before its observers run (in a savepoint, so a failure puts it back): an observer
+    that changes the ticket in turn (a trigger) comes back here and must not find the same change again. A
+    failing change is logged and left for the drain; it never fails the caller's own change."""
     rows = list(DeferredTicketChange.objects.filter(ticket_id=ticket_id).order_by("id"))
     if not rows:
         return 0
     ticket = Ticket.objects.select_related("requester").get(pk=ticket_id)
+    ran = 0
     for row in rows:
-        _run_row(row, ticket)
-    DeferredTicketChange.objects.filter(pk__in=[r.pk for r in rows]).delete()
-    return len(rows)
+        try:
+            with transaction.atomic():
+                if not DeferredTicketChange.objects.filter(pk=row.pk).delete()[0]:
+                    continue  # run already by a nested change
+                _run_row(row, ticket)
+            ran += 1
+        except Exception:
+            logger.exception("deferred ticket change %s of ticket %s failed; the drain retries it", row.pk,
+                             ticket_id)
+    return ran
 
 
 def _run_one(row_id: int, ticket_id: int) -> bool:
@@ -116,9 +128,11 @@ def _run_one(row_id: int, ticket_id: int) -> bool:
         row = DeferredTicketChange.objects.filter(pk=row_id).first()
         if row is None:
             return False
+        # Deleted first (the transaction puts it back if an observer fails): a trigger's own change of the
+        # ticket runs the ticket's pending changes, and must not find this one again.
+        DeferredTicketChange.objects.filter(pk=row_id).delete()
         if ticket is not None:
             _run_row(row, ticket)
-        row.delete()
     return True
 
 

@@ -210,3 +210,29 @@ async def test_pings_write_last_seen_at_most_every_30_seconds():
     # The connect wrote "seen" a moment ago: this ping costs no write.
     assert await database_sync_to_async(lambda: ChatVisitor.objects.get().last_seen_at)() == long_ago
     await socket.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_trigger_acting_on_a_deferred_message_runs_once(chat_inbox, online_agent, widget, admin_user,
+                                                          django_capture_on_commit_callbacks):
+    from cx.automation.models import TriggerFiring
+    from cx.automation.services import trigger_create
+
+    trigger = trigger_create(actor=admin_user, values={
+        "name": "Refund questions", "conditions": {"all": [{"field": "event", "op": "is", "value": "customer_replied"},
+                                                            {"field": "channel", "op": "is", "value": "chat"}]},
+        "actions": [{"type": "add_tags", "tags": ["refund"]}]})
+    agent = online_agent("sam")
+    widget(chat_inbox).session()
+    conversation = _start_and_answer(chat_inbox, agent, ChatVisitor.objects.get().pk)
+    with django_capture_on_commit_callbacks(execute=False):
+        chat_visitor_message(visitor=ChatVisitor.objects.get(), body="I want a refund")
+    assert not TriggerFiring.objects.exists()  # not yet: after commit
+
+    assert deferred.drain() == 1
+    # The trigger's own ticket change ran the ticket's pending changes: it did not find this one again.
+    assert TriggerFiring.objects.filter(trigger=trigger).count() == 1
+    ticket = Ticket.objects.get(pk=conversation.ticket_id)
+    assert list(ticket.tags.values_list("name", flat=True)) == ["refund"]
+    assert Touchpoint.objects.filter(kind="ticket.customer_replied").count() == 1
+    assert not DeferredTicketChange.objects.exists()
