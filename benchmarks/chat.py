@@ -10,7 +10,12 @@ What it does:
    come back as the server's `message` frame (the widget's echo: written as a ticket customer reply, pushed
    after commit through the channel layer); meanwhile one agent answers random chats through the REST API
    every `--agent-interval` s and the visitors time the agent's reply from the API call to their socket;
-5. prints a table (latencies p50/p95/p99, counts, errors) and a last line of key=value figures.
+5. prints a table (latencies p50/p95/p99, counts, errors by cause) and a last line of key=value figures,
+   including the server's CPU time per visitor message (web processes and task worker apart, read from
+   /proc for every process of `cxdesk run` over the messaging phase): on a shared machine wall-clock
+   latencies are distorted, CPU per message much less.
+
+`--web-processes N` starts N daphne processes on the one port (CXDESK_WEB_PROCESSES; needs `--redis-url`).
 
 Bounded: every wait has a timeout, the run stops by itself after ramp + duration + drain, and the server is
 stopped at the end. Only 127.0.0.1 is contacted.
@@ -39,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,9 +65,11 @@ def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError("cxdesk run exited early (see its log)")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
+        try:  # HTTP, not a bare connect: `cxdesk run` listens on the port before daphne is up
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/accounts/login/", timeout=30).close()
+            return
+        except urllib.error.HTTPError:
+            return
         except OSError:
             time.sleep(0.25)
     raise RuntimeError(f"cxdesk run did not listen on {port} within {timeout:.0f} s")
@@ -75,6 +83,10 @@ class Stats:
     connected: int = 0
     started: int = 0
     errors: dict[str, int] = field(default_factory=dict)
+    cpu_start: dict[str, float] = field(default_factory=dict)
+    cpu_end: dict[str, float] = field(default_factory=dict)
+    stored_start: int = 0
+    stored_end: int = 0
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -119,12 +131,17 @@ async def _visitor(n: int, base: str, key: str, stats: Stats, stop_at: float, in
         session = await asyncio.to_thread(_post, f"{base}/chat/widget/{key}/session",
                                           {"page_url": f"{SITE}/p/{n}", "page_title": f"Page {n}"},
                                           {"Origin": SITE})
-    except Exception:
-        stats.error("session_http")
+    except urllib.error.HTTPError as exc:
+        stats.error(f"session_http_{exc.code}")
+        return
+    except Exception as exc:
+        stats.error(f"session_{_cause(exc)}")
         return
     url = f"{base.replace('http', 'ws', 1)}{session['socket_path']}?token={session['visitor_token']}"
+    opened = False
     try:
         async with connect(url, origin=SITE, open_timeout=TIMEOUT, ping_interval=None, max_queue=None) as ws:
+            opened = True
             stats.connected += 1
             waiting: dict[str, float] = {}
 
@@ -165,7 +182,58 @@ async def _visitor(n: int, base: str, key: str, stats: Stats, stop_at: float, in
                 stats.error("no_echo_within_10s")
             read_task.cancel()
     except Exception as exc:  # connection refused, closed by the server, timeouts
-        stats.error(f"socket:{type(exc).__name__}")
+        stats.error(f"{'dropped' if opened else 'handshake'}_{_cause(exc)}")
+
+
+def _cause(exc: BaseException) -> str:
+    """A short name for why a connection failed: refused, timeout, reset, http_<status>, closed_<code>."""
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+    if isinstance(exc, InvalidStatus):
+        return f"http_{exc.response.status_code}"
+    if isinstance(exc, ConnectionClosed):
+        return f"closed_{exc.rcvd.code if exc.rcvd else 'without_close_frame'}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "refused"
+    if isinstance(exc, ConnectionResetError):
+        return "reset"
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "timeout"
+    if isinstance(exc, urllib.error.URLError):
+        return _cause(exc.reason) if isinstance(exc.reason, BaseException) else "url_error"
+    return type(exc).__name__
+
+
+def _stored_messages() -> int:
+    """Ticket messages in the server's database (visitors', agents', chat starts): the work actually done."""
+    from django.db import connection
+
+    from cx.tickets.models import Message
+
+    try:
+        return Message.objects.count()
+    finally:
+        connection.close()
+
+
+def _cpu_seconds(session_id: int) -> dict[str, float]:
+    """CPU seconds (user + system) so far of every process in the server's session, by kind."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals: dict[str, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[3]) != session_id:  # field 6 of stat: the session id
+            continue
+        kind = next((k for k in ("daphne", "db_worker", "scheduler") if k in cmdline), "other")
+        totals[kind] = totals.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return totals
 
 
 def _agent_reply(base: str, token: str, ticket_id: int, body: str) -> None:
@@ -204,7 +272,7 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def _load(base: str, key: str, token: str, args: argparse.Namespace) -> Stats:
+async def _load(base: str, key: str, token: str, args: argparse.Namespace, session_id: int) -> Stats:
     stats = Stats()
     stop_at = time.monotonic() + args.ramp + args.duration
     reply_sent: dict[str, float] = {}
@@ -212,6 +280,10 @@ async def _load(base: str, key: str, token: str, args: argparse.Namespace) -> St
     for n in range(args.visitors):
         tasks.append(asyncio.create_task(_visitor(n, base, key, stats, stop_at, args.interval, reply_sent)))
         await asyncio.sleep(args.ramp / args.visitors)
+    await asyncio.sleep(max(0.0, args.ramp * 0.1))  # the last chat starts
+    stats.cpu_start, stats.stored_start = _cpu_seconds(session_id), await asyncio.to_thread(_stored_messages)
+    await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+    stats.cpu_end, stats.stored_end = _cpu_seconds(session_id), await asyncio.to_thread(_stored_messages)
     await asyncio.wait_for(asyncio.gather(*tasks), args.ramp + args.duration + 120)
     return stats
 
@@ -224,6 +296,8 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=10, help="seconds between one visitor's messages")
     parser.add_argument("--agent-interval", type=float, default=0.5, help="seconds between the agent's replies")
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite under CXDESK_HOME)")
+    parser.add_argument("--redis-url", default="", help="Redis channel layer (needed for --web-processes > 1)")
+    parser.add_argument("--web-processes", type=int, default=1, help="daphne processes (CXDESK_WEB_PROCESSES)")
     args = parser.parse_args()
 
     home = Path(tempfile.mkdtemp(prefix="cxdesk-chat-bench-"))
@@ -234,6 +308,9 @@ def main() -> int:
     if args.database_url:
         env["DATABASE_URL"] = args.database_url
     env.pop("REDIS_URL", None)
+    if args.redis_url:
+        env["REDIS_URL"] = args.redis_url
+    env["CXDESK_WEB_PROCESSES"] = str(args.web_processes)
     cxdesk = shutil.which("cxdesk", path=str(Path(sys.executable).parent)) or "cxdesk"
     # A SIGTERM (timeout, Ctrl-C from a wrapper) still runs the `finally` below, which stops the server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -245,7 +322,7 @@ def main() -> int:
         key, token = _setup(env)
         base = f"http://127.0.0.1:{port}"
         started = time.monotonic()
-        stats = asyncio.run(_load(base, key, token, args))
+        stats = asyncio.run(_load(base, key, token, args, server.pid))
         elapsed = time.monotonic() - started
     finally:
         server.terminate()
@@ -259,7 +336,8 @@ def main() -> int:
     errors = sum(stats.errors.values())
     print(f"\nchat benchmark: {args.visitors} visitors, {args.duration:.0f} s (+{args.ramp:.0f} s ramp), "
           f"one message per visitor every {args.interval:g} s, agent reply every {args.agent_interval:g} s, "
-          f"database {'PostgreSQL' if args.database_url else 'SQLite'}\n")
+          f"database {'PostgreSQL' if args.database_url else 'SQLite'}, {args.web_processes} web process(es), "
+          f"channel layer {'Redis' if args.redis_url else 'in-memory'}\n")
     print("| measure | count | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|---|")
     for name, values in (("visitor message → echo on its socket", stats.echo_ms),
@@ -268,7 +346,16 @@ def main() -> int:
               f"{_pct(values, .99):.1f} | {max(values) if values else float('nan'):.1f} |")
     print(f"\nconnected {stats.connected}/{args.visitors}, chats started {stats.started}, messages sent "
           f"{stats.sent} ({stats.sent / elapsed:.1f}/s), errors {errors} {json.dumps(stats.errors)}")
+    messages = max(1, stats.stored_end - stats.stored_start)
+    cpu = {k: stats.cpu_end.get(k, 0.0) - stats.cpu_start.get(k, 0.0) for k in stats.cpu_end}
+    web_ms, worker_ms = cpu.get("daphne", 0.0) * 1000 / messages, cpu.get("db_worker", 0.0) * 1000 / messages
+    print(f"server CPU over the messaging phase, per ticket message stored in it ({messages}: visitors' messages, "
+          f"chat starts, agents' replies): web processes "
+          f"{cpu.get('daphne', 0.0):.1f} s = {web_ms:.1f} ms per message; task worker "
+          f"{cpu.get('db_worker', 0.0):.1f} s = {worker_ms:.1f} ms per message; load average "
+          f"{os.getloadavg()[0]:.1f}")
     print(f"visitors={args.visitors} connected={stats.connected} sent={stats.sent} echoed={len(stats.echo_ms)} "
+          f"web_cpu_ms_per_message={web_ms:.1f} worker_cpu_ms_per_message={worker_ms:.1f} "
           f"echo_p50_ms={_pct(stats.echo_ms, .5):.1f} echo_p95_ms={_pct(stats.echo_ms, .95):.1f} "
           f"reply_p50_ms={_pct(stats.reply_ms, .5):.1f} reply_p95_ms={_pct(stats.reply_ms, .95):.1f} "
           f"errors={errors}")

@@ -11,11 +11,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import http.client
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -198,12 +200,28 @@ def _port_in_use(host: str, port: int) -> str | None:
     return None
 
 
-def _accepting(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((_browser_host(host), port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+def _watch_serving(host: str, port: int) -> threading.Event:
+    """An event set once a web server answers HTTP on the port. A bare TCP connect is not enough: `cxdesk
+    run` listens on the port itself, so connections queue before any daphne process is up. One request at
+    a time waits for the answer (abandoned requests would only delay daphne's start and stop)."""
+    serving = threading.Event()
+
+    def probe() -> None:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline:
+            connection = http.client.HTTPConnection(_browser_host(host), port, timeout=120)
+            try:
+                connection.request("HEAD", "/")
+                connection.getresponse()
+                serving.set()
+                return
+            except (OSError, http.client.HTTPException):
+                time.sleep(POLL_INTERVAL)
+            finally:
+                connection.close()
+
+    threading.Thread(target=probe, name="cxdesk-run-probe", daemon=True).start()
+    return serving
 
 
 def _die_with_parent_hook() -> Callable[[], None] | None:
@@ -224,12 +242,23 @@ def _die_with_parent_hook() -> Callable[[], None] | None:
     return hook
 
 
-def _start(name: str, command: list[str], env: dict[str, str]) -> _Child:
+def _start(name: str, command: list[str], env: dict[str, str], pass_fds: tuple[int, ...] = ()) -> _Child:
     # Own process group: Ctrl-C reaches only `cxdesk run`, which then stops each child once, in order.
     process = subprocess.Popen(  # noqa: S603 - fixed argv built from our own settings, no shell
-        command, env=env, process_group=0, preexec_fn=_die_with_parent_hook(),
+        command, env=env, process_group=0, preexec_fn=_die_with_parent_hook(), pass_fds=pass_fds,
     )
     return _Child(name=name, process=process)
+
+
+def _listen(host: str, port: int, backlog: int) -> socket.socket:
+    """The web port, bound and listening, for the daphne processes to share (``daphne --fd``)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(max(1, backlog))
+    listener.set_inheritable(True)
+    return listener
 
 
 def _stop(children: list[_Child]) -> None:
@@ -298,7 +327,19 @@ def _run(*, host: str, port: int, worker: bool) -> int:
     env = dict(os.environ)
     env.update({"DJANGO_SETTINGS_MODULE": "config.settings", "CXDESK_HOME": str(settings.CXDESK_HOME),
                 "CXDESK_DATA_DIR": str(settings.CXDESK_DATA_DIR), "PYTHONUNBUFFERED": "1"})
-    server_command = [sys.executable, "-m", "daphne", "-b", host, "-p", str(port)]
+    web_processes = env_int("CXDESK_WEB_PROCESSES")
+    if web_processes < 1:
+        print("cxdesk run: error: CXDESK_WEB_PROCESSES must be 1 or more", file=sys.stderr)
+        return 1
+    if web_processes > 1 and not env_str("REDIS_URL"):
+        print("cxdesk run: error: CXDESK_WEB_PROCESSES above 1 needs REDIS_URL: the in-memory channel layer "
+              "cannot carry live chat and ticket events between processes", file=sys.stderr)
+        return 1
+    # The port is bound and listened on here, with a deep backlog (Twisted's default is 50, which a burst of
+    # reconnecting chat widgets overflows), and every daphne process accepts from this one socket.
+    listener = _listen(host, port, env_int("CXDESK_LISTEN_BACKLOG"))
+    server_command = [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()),
+                      "--websocket_connect_timeout", str(env_int("CXDESK_WEBSOCKET_CONNECT_TIMEOUT"))]
     if env_bool("CXDESK_HTTPS"):
         server_command.append("--proxy-headers")
     server_command.append("config.asgi:application")
@@ -311,7 +352,12 @@ def _run(*, host: str, port: int, worker: bool) -> int:
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     children: list[_Child] = []
     try:
-        children.append(_start("web server (daphne)", server_command, env))
+        for n in range(web_processes):
+            name = "web server (daphne)" if web_processes == 1 else f"web server {n + 1} (daphne)"
+            children.append(_start(name, server_command, env, pass_fds=(listener.fileno(),)))
+        listener.close()  # the web servers hold it now
+        if web_processes > 1:
+            print(f"Serving with {web_processes} web processes on one port.", flush=True)
         if worker and not _tasks_run_inline():
             children.append(_start("task worker", [sys.executable, "-m", "django", "db_worker", "--no-reload"], env))
         elif worker:
@@ -325,6 +371,7 @@ def _run(*, host: str, port: int, worker: bool) -> int:
                                                      "--host", smtp_host, "--port", str(smtp_port)], env))
             print(f"Receiving email by SMTP on {smtp_host}:{smtp_port}.", flush=True)
         url, announced = _url(host, port), False
+        serving = _watch_serving(host, port)
         while not stop_signal:
             dead = next((c for c in children if c.process.poll() is not None), None)
             if dead is not None:
@@ -332,7 +379,7 @@ def _run(*, host: str, port: int, worker: bool) -> int:
                       "stopping the rest", file=sys.stderr, flush=True)
                 _stop(children)
                 return 1
-            if not announced and _accepting(host, port):
+            if not announced and serving.is_set():
                 print(_login_hint(url), flush=True)
                 announced = True
             time.sleep(POLL_INTERVAL)
@@ -341,6 +388,7 @@ def _run(*, host: str, port: int, worker: bool) -> int:
         print("Stopped.", flush=True)
         return 0
     finally:
+        listener.close()
         _stop([c for c in children if c.process.poll() is None])
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -20,6 +20,8 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
+from tests.test_redis_channel_layer import redis_url  # noqa: F401 - fixture (a real redis-server)
+
 REPO = Path(__file__).resolve().parents[1]
 CXDESK = REPO / ".venv" / "bin" / "cxdesk"
 PASSWORD = "correct-horse-battery-42"
@@ -344,3 +346,23 @@ def test_run_starts_the_smtp_listener_when_a_port_is_set(running, cli_env, home)
                      "from cx.tickets.models import Ticket; "
                      "print(list(Ticket.objects.values_list('subject', 'channel')))")
     assert "('Hello by SMTP', 'email')" in tickets.stdout
+
+
+def test_several_web_processes_need_redis(cli_env):
+    result = cxdesk({**cli_env, "CXDESK_WEB_PROCESSES": "2"}, "run", "--port", str(_free_port()))
+    assert result.returncode == 1
+    assert "CXDESK_WEB_PROCESSES above 1 needs REDIS_URL" in result.stderr
+
+
+def test_run_starts_several_web_processes_on_one_port(running, cli_env, redis_url):  # noqa: F811
+    cli_env.update({"CXDESK_WEB_PROCESSES": "2", "REDIS_URL": redis_url})
+    proc, port, log = running("--no-worker")
+    servers = [pid for pid in _children(proc.pid) if _command_of(pid) == "daphne"]
+    assert len(servers) == 2
+    assert "Serving with 2 web processes on one port." in log.read_text()
+    # Both accept from the one listening socket; either may answer each request.
+    assert all(_http_status(f"http://127.0.0.1:{port}/admin/login/") == 200 for _ in range(6))
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=15) == 0
+    assert not _accepting(port)
+    assert all(not Path(f"/proc/{pid}").exists() for pid in servers)

@@ -18,7 +18,9 @@ class BotConfig(AppConfig):
         from cx.customers.registry import register_customer_data_handler
         from cx.tickets.hooks import register_ticket_observer
 
-        register_ticket_observer("bot", on_ticket_change)
+        # Inline: the bot's answer goes to the customer's live chat (it acts after commit, in the process the
+        # customer's socket is on); for a chat reply it first checks cheaply whether it has anything to do.
+        register_ticket_observer("bot", on_ticket_change, inline=True)
         register_quick_replies("bot", bot_quick_replies)
         register_periodic_job(name="bot.abandon_stale", every=timedelta(minutes=5), run=bot_abandon_stale)
         register_customer_data_handler(BotDataHandler())

@@ -92,8 +92,20 @@ def on_ticket_change(change: TicketChange) -> None:
     """Ticket observer: a customer wrote (new ticket or reply) — let the bot look at it after commit."""
     if change.event not in ("created", "customer_replied") or change.message_id is None:
         return
+    if change.event == "customer_replied" and not _may_act_on_reply(change.ticket_id, change.message_id):
+        return
     message_id = change.message_id
     transaction.on_commit(lambda: _run_safely(message_id))
+
+
+def _may_act_on_reply(ticket_id: int, message_id: int) -> bool:
+    """A customer's reply matters to the bot only while an answer waits for their verdict, or when it is the
+    ticket's first customer message (a ticket an agent opened): one or two cheap queries instead of the whole
+    decision for every chat message."""
+    if BotAnswer.objects.filter(ticket_id=ticket_id, outcome=Outcome.PENDING).exists():
+        return True
+    return not Message.objects.filter(ticket_id=ticket_id, author_type=AuthorType.CUSTOMER).exclude(
+        pk=message_id).exists()
 
 
 def _run_safely(message_id: int) -> None:

@@ -15,6 +15,6 @@ class ChatConfig(AppConfig):
         from cx.routing.registry import register_capacity_check
         from cx.tickets.hooks import register_ticket_observer
 
-        register_ticket_observer("chat", on_ticket_change)
+        register_ticket_observer("chat", on_ticket_change, inline=True)  # pushes agents' replies to the widget
         register_capacity_check("chat", has_chat_room)
         register_customer_data_handler(ChatDataHandler())

@@ -67,8 +67,10 @@ async def _inbox_facts(widget_key: str) -> tuple[int | None, tuple[str, ...]]:
 
 
 @database_sync_to_async
-def _visitor_hello(visitor_id: int, public_id: str, inbox_id: int) -> dict[str, Any] | int | None:
-    """Check the token's visitor and load the chat to show; CLOSE_BAD_TOKEN when the visitor is gone."""
+def _visitor_hello(visitor_id: int, public_id: str, inbox_id: int
+                   ) -> tuple[dict[str, Any] | None, int | None, str] | int:
+    """Check the token's visitor and load, in one trip to the database thread, the chat to show, the ticket
+    of a live chat and the name agents see typing; CLOSE_BAD_TOKEN when the visitor is gone."""
     visitor = (ChatVisitor.objects.select_related("inbox")
                .filter(pk=visitor_id, public_id=public_id, inbox_id=inbox_id).first())
     if visitor is None:
@@ -76,8 +78,13 @@ def _visitor_hello(visitor_id: int, public_id: str, inbox_id: int) -> dict[str, 
     services.chat_visitor_seen(visitor_id=visitor.pk, last_seen_at=visitor.last_seen_at)
     conversation = selectors.visitor_current_conversation(visitor=visitor)
     if conversation is None:
-        return None
-    return selectors.conversation_frame(conversation=conversation, widget_key=visitor.inbox.widget_key)
+        return None, None, _typing_name(visitor)
+    frame = selectors.conversation_frame(conversation=conversation, widget_key=visitor.inbox.widget_key)
+    return frame, conversation.ticket_id if conversation.is_live else None, _typing_name(visitor)
+
+
+def _typing_name(visitor: ChatVisitor | None) -> str:
+    return f"{visitor.name or 'Visitor'} (visitor)" if visitor else "Visitor"
 
 
 def _visitor(visitor_id: int) -> ChatVisitor:
@@ -90,34 +97,41 @@ def _live_ticket_id(visitor_id: int) -> int | None:
     return conversation.ticket_id if conversation is not None and conversation.is_live else None
 
 
+def _visitor_ref(visitor_id: int) -> ChatVisitor:
+    """The visitor by id only, for the services that need nothing else of it (a message, a read receipt):
+    the hot path skips loading the visitor row, its inbox and customer for every frame."""
+    return ChatVisitor(pk=visitor_id)
+
+
 @database_sync_to_async
 def _handle(visitor_id: int, kind: str, content: dict[str, Any]) -> dict[str, Any] | None:
     """Carry out one frame from the widget; returns the reply frame (if any)."""
+    if kind == "message":
+        message = services.chat_visitor_message(visitor=_visitor_ref(visitor_id), body=content.get("body"))
+        return {"type": "ack", "client_id": content.get("client_id"), "message_id": message.pk}
+    if kind == "read":
+        services.chat_visitor_read(visitor=_visitor_ref(visitor_id), message_id=content.get("message_id"))
+        return None
     visitor = _visitor(visitor_id)
     if kind == "start":
         conversation = services.chat_conversation_start(visitor=visitor, fields=content.get("fields"),
                                                         body=content.get("body"))
         return {"type": "ack", "client_id": content.get("client_id"), "conversation_id": conversation.pk}
-    if kind == "message":
-        message = services.chat_visitor_message(visitor=visitor, body=content.get("body"))
-        return {"type": "ack", "client_id": content.get("client_id"), "message_id": message.pk}
-    if kind == "read":
-        services.chat_visitor_read(visitor=visitor, message_id=content.get("message_id"))
-        return None
     if kind == "page":
         services.chat_visitor_page(visitor=visitor, url=content.get("url"), title=content.get("title"))
         return None
-    if kind == "end":
-        services.chat_visitor_end(visitor=visitor)
-        return None
-    services.chat_visitor_seen(visitor_id=visitor_id, last_seen_at=visitor.last_seen_at)  # ping
-    return {"type": "pong"}
+    services.chat_visitor_end(visitor=visitor)  # "end" (pings and typing never come here)
+    return None
+
+
+@database_sync_to_async
+def _seen(visitor_id: int) -> None:
+    services.chat_visitor_seen(visitor_id=visitor_id)
 
 
 @database_sync_to_async
 def _visitor_name(visitor_id: int) -> str:
-    visitor = ChatVisitor.objects.filter(pk=visitor_id).only("name").first()
-    return f"{visitor.name or 'Visitor'} (visitor)" if visitor else "Visitor"
+    return _typing_name(ChatVisitor.objects.filter(pk=visitor_id).only("name").first())
 
 
 def _error(code: str, message: str, fields: dict[str, str] | None = None, client_id: Any = None) -> dict[str, Any]:
@@ -148,15 +162,16 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
         # Accepted at once (no query yet); the visitor row is checked and the history sent right after.
         self.visitor_id = visitor_id
         self.last_typing = 0.0
+        self.seen_written = time.monotonic()  # the hello below writes it
         self.typing_name = "Visitor"
         await self.channel_layer.group_add(push.visitor_group(visitor_id), self.channel_name)
         await self.accept()
-        conversation = await _visitor_hello(visitor_id, public_id, inbox_id)
-        if isinstance(conversation, int):
+        hello = await _visitor_hello(visitor_id, public_id, inbox_id)
+        if isinstance(hello, int):
             await self.close(code=CLOSE_BAD_TOKEN)
             return
-        if conversation is not None and conversation["status"] != "ended":
-            await self._follow_ticket(await _live_ticket_id(self.visitor_id))
+        conversation, live_ticket_id, self.typing_name = hello
+        await self._follow_ticket(live_ticket_id, name_known=True)
         await self.send_json({"type": "hello", "conversation": conversation})
 
     async def disconnect(self, code: int) -> None:
@@ -164,14 +179,15 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
             await self.channel_layer.group_discard(push.visitor_group(self.visitor_id), self.channel_name)
         await self._follow_ticket(None)
 
-    async def _follow_ticket(self, ticket_id: int | None) -> None:
+    async def _follow_ticket(self, ticket_id: int | None, name_known: bool = False) -> None:
         if ticket_id == self.ticket_id:
             return
         if self.ticket_id is not None:
             await self.channel_layer.group_discard(push.ticket_group(self.ticket_id), self.channel_name)
         self.ticket_id = ticket_id
         if ticket_id is not None:
-            self.typing_name = await _visitor_name(self.visitor_id)  # the pre-chat form may have named them
+            if not name_known:
+                self.typing_name = await _visitor_name(self.visitor_id)  # the pre-chat form may have named them
             await self.channel_layer.group_add(push.ticket_group(ticket_id), self.channel_name)
 
     # --- from the widget ---------------------------------------------------------------------------------
@@ -205,6 +221,15 @@ class ChatVisitorConsumer(AsyncJsonWebsocketConsumer):
             return
         if kind == "typing":
             await self._typing()
+            return
+        if kind == "ping":
+            # "Last seen" has a 30 s resolution: a socket writes it at most that often, without a query for
+            # the pings in between (the widget pings every 25 s; reconnects and messages count as seen too).
+            now = time.monotonic()
+            if now - self.seen_written >= services.SEEN_RESOLUTION_SECONDS:
+                self.seen_written = now
+                await _seen(self.visitor_id)
+            await self.send_json({"type": "pong"})
             return
         try:
             reply = await _handle(self.visitor_id, kind, content)

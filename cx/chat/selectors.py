@@ -24,7 +24,7 @@ from cx.chat.models import (
 from cx.chat.registry import quick_replies_for
 from cx.core.errors import NotFound
 from cx.tickets.business_hours import is_open
-from cx.tickets.models import AuthorType, Message, Visibility
+from cx.tickets.models import Attachment, AuthorType, Message, Visibility
 
 VISITOR_ONLINE_FOR = timedelta(seconds=70)  # the widget pings every 25 s while a tab is open
 HISTORY_LIMIT = 200
@@ -129,8 +129,9 @@ def agent_public_name(agent: User | None) -> str:
     return agent.first_name or agent.display_name
 
 
-def message_frame(message: Message, *, widget_key: str) -> dict[str, Any]:
-    """A ticket message as the widget shows it."""
+def message_frame(message: Message, *, widget_key: str, attachments: list[Attachment] | None = None
+                  ) -> dict[str, Any]:
+    """A ticket message as the widget shows it (``attachments``: already known, e.g. none, saving a query)."""
     if message.author_type == AuthorType.CUSTOMER:
         author, name = "visitor", ""
     elif message.author_type == AuthorType.AGENT:
@@ -146,7 +147,7 @@ def message_frame(message: Message, *, widget_key: str) -> dict[str, Any]:
         "quick_replies": quick_replies_for(message),
         "attachments": [{"id": a.pk, "name": a.filename, "size": a.size, "content_type": a.content_type,
                          "url": attachment_path(widget_key=widget_key, attachment_id=a.pk)}
-                        for a in message.attachments.all()],
+                        for a in (message.attachments.all() if attachments is None else attachments)],
     }
 
 
@@ -157,7 +158,9 @@ def conversation_messages(*, conversation: ChatConversation) -> QuerySet[Message
 
 
 def conversation_frame(*, conversation: ChatConversation, widget_key: str) -> dict[str, Any]:
-    messages = list(conversation_messages(conversation=conversation))[-HISTORY_LIMIT:]
+    # The latest HISTORY_LIMIT messages, read newest first so a long chat does not load its whole history.
+    newest = conversation_messages(conversation=conversation).order_by("-created_at", "-id")[:HISTORY_LIMIT]
+    messages = list(newest)[::-1]
     return {
         "id": conversation.pk,
         "status": conversation.status,

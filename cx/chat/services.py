@@ -538,14 +538,19 @@ def chat_visitor_message(*, visitor: ChatVisitor, body: Any, attachments: list[U
     if files and (body is None or (isinstance(body, str) and not body.strip())):
         body = "Sent " + ", ".join(f.name for f in files)
     body = _clean_message(body)
+    # The echo is the first thing pushed after commit (before agents' queue events and the answer bot), and
+    # the ticket observers and touchpoints run after commit on the task queue (``deferred``): the visitor
+    # waits for the store and the push only.
+    echo: dict[str, Any] = {"type": "message"}
+    push.to_visitor_on_commit(visitor_id=visitor.pk, frame=echo)
     message = ticket_customer_reply(ticket=conversation.ticket, customer=conversation.ticket.requester, body=body,
-                                    channel=Channel.CHAT, attachments=files)
+                                    channel=Channel.CHAT, attachments=files, deferred=True)
     if message.ticket_id != conversation.ticket_id:
         # The ticket had been closed, so the tickets app opened a follow-up: the chat continues there.
         conversation.ticket_id = message.ticket_id
         conversation.save(update_fields=["ticket", "updated_at"])
-    push.to_visitor_on_commit(visitor_id=visitor.pk, frame={
-        "type": "message", "message": selectors.message_frame(message, widget_key=conversation.inbox.widget_key)})
+    echo["message"] = selectors.message_frame(message, widget_key=conversation.inbox.widget_key,
+                                              attachments=None if files else [])
     return message
 
 

@@ -153,8 +153,9 @@ def _derive(sla: TicketSla, clock: SlaClock, policy: SlaPolicy | None, priority:
 
 
 def sla_on_ticket_change(change: TicketChange) -> None:
-    """The ticket observer (registered in SlaConfig.ready); runs inside the change's transaction."""
-    sla_ticket_sync(ticket_id=change.ticket_id, event=change.event)
+    """The ticket observer (registered in SlaConfig.ready); runs inside the change's transaction, or later
+    for a deferred change (a chat message), measured from when the change happened."""
+    sla_ticket_sync(ticket_id=change.ticket_id, event=change.event, occurred_at=change.occurred_at)
 
 
 def _bootstrap(ticket: Ticket, now: datetime) -> tuple[TicketSla, list[SlaClock]]:
@@ -205,13 +206,16 @@ def _snapshot(clock: SlaClock) -> tuple:
 
 @transaction.atomic
 def sla_ticket_sync(*, ticket_id: int, event: str = "recompute", now: datetime | None = None,
-                    policies: list[SlaPolicy] | None = None) -> TicketSla | None:
+                    policies: list[SlaPolicy] | None = None, occurred_at: datetime | None = None) -> TicketSla | None:
     """Bring one ticket's SLA up to date after ``event`` (a TicketChange event, or "recompute").
 
     created: first response and resolution start; replied (an agent's public reply): first and next response
     are achieved; customer_replied: a next-response clock starts; into pending/on hold: a pause opens, out of
     it: it closes; solved/closed: every running target is achieved; reopened: resolution resumes. Then the
     matching policy is chosen again and due times are recomputed.
+
+    ``occurred_at``: when a deferred customer reply was written; its next-response clock starts then (the
+    ticket's last customer message may be a later one by the time the deferred change runs).
     """
     now = now or timezone.now()
     ticket = Ticket.objects.filter(pk=ticket_id).first()
@@ -251,7 +255,7 @@ def sla_ticket_sync(*, ticket_id: int, event: str = "recompute", now: datetime |
     if (event == "customer_replied" and ticket.status_category in UNRESOLVED_CATEGORIES
             and not _running(clocks, SlaMetric.FIRST_RESPONSE) and not _running(clocks, SlaMetric.NEXT_RESPONSE)):
         next_response = SlaClock(ticket_sla=sla, metric=SlaMetric.NEXT_RESPONSE,
-                                 started_at=ticket.last_customer_message_at or now)
+                                 started_at=occurred_at or ticket.last_customer_message_at or now)
         _derive(sla, next_response, policy, ticket.priority)
         clocks.append(next_response)
 

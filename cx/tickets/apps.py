@@ -15,6 +15,13 @@ class TicketsConfig(AppConfig):
 
         register_customer_data_handler(TicketDataHandler())
 
+        from datetime import timedelta
+
+        from cx.core.periodic import register_periodic_job
+        from cx.tickets.deferred import drain_job
+
+        register_periodic_job(name="tickets.deferred_changes", every=timedelta(seconds=60), run=drain_job)
+
         from django.db.models.signals import post_delete, post_save
 
         from cx.accounts.models import Team, TeamMembership

@@ -270,3 +270,29 @@ class CannedReply(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+# --- Deferred ticket changes (chatperf) -------------------------------------------------------------------
+
+class DeferredTicketChange(models.Model):
+    """A ticket change whose observers (SLA, notifications, routing, webhooks, automations...) and touchpoints
+    run after the change committed, in batches on the task queue, instead of inside the request that made it
+    (a visitor's chat message). Written in the change's own transaction, so nothing is lost if a process
+    dies; drained in id order by ``cx.tickets.deferred``, and always before any later inline change of the
+    same ticket, so observers still see a ticket's changes in the order they happened."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=20)
+    actor_id = models.IntegerField(null=True, blank=True)
+    changes = models.JSONField(default=dict, blank=True)
+    message_id = models.IntegerField(null=True, blank=True)
+    automation_depth = models.PositiveSmallIntegerField(default=0)
+    occurred_at = models.DateTimeField()
+    # [{"kind", "channel", "properties"}]: the customer-journey touchpoints the change writes.
+    touchpoints = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["ticket", "id"], name="deferred_change_ticket_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event} on #{self.ticket_id} (deferred)"

@@ -515,9 +515,14 @@ def ticket_reply(*, actor: User, ticket: Ticket, body: str, visibility: str = Vi
 
 @transaction.atomic
 def ticket_customer_reply(*, ticket: Ticket, customer: Customer, body: str, channel: str, body_html: str = "",
-                          external_id: str = "", attachments: list[UploadedFile] | None = None) -> Message:
+                          external_id: str = "", attachments: list[UploadedFile] | None = None,
+                          deferred: bool = False) -> Message:
     """The customer writes again. A merged ticket forwards to its survivor; a solved one reopens; a closed
-    one starts a follow-up ticket (closed tickets stay closed, as in Zendesk)."""
+    one starts a follow-up ticket (closed tickets stay closed, as in Zendesk).
+
+    ``deferred`` (live chat): the message, the ticket's status and the agents' live update are written now;
+    the touchpoints and the ticket observers (SLA, notifications, routing, webhooks, automations) run after
+    commit on the task queue, in order (see cx/tickets/hooks.py)."""
     body = _clean_body(body)
     files = attachments or []
     _check_attachments(files)
@@ -548,13 +553,19 @@ def ticket_customer_reply(*, ticket: Ticket, customer: Customer, body: str, chan
         status_change = {"status": [old_name, ticket.status.name]}
         audit_record(actor=None, action="ticket.updated", target_type="ticket", target_id=ticket.pk,
                      data={"changes": status_change, "reason": "customer replied"})
-    ticket.save()
-    _touchpoint(ticket, "ticket.customer_replied", {"message_id": message.pk}, channel=channel)
+    if status_change:
+        ticket.save()
+    else:  # only the customer's last message time changed
+        Ticket.objects.filter(pk=ticket.pk).update(last_customer_message_at=now, updated_at=now)
+    touchpoints = [{"kind": "ticket.customer_replied", "channel": channel, "properties": {"message_id": message.pk}}]
     if touchpoint_kind:
-        _touchpoint(ticket, touchpoint_kind, {"status": ticket.status.name}, channel=channel)
+        touchpoints.append({"kind": touchpoint_kind, "channel": channel, "properties": {"status": ticket.status.name}})
+    if not deferred:
+        for touchpoint in touchpoints:
+            _touchpoint(ticket, touchpoint["kind"], touchpoint["properties"], channel=channel)
     ticket_changed_on_commit(ticket=ticket, change="customer_replied")
     notify_ticket_change(ticket_id=ticket.pk, event="customer_replied", actor_id=None, changes=status_change,
-                         message_id=message.pk)
+                         message_id=message.pk, deferred=deferred, touchpoints=touchpoints if deferred else None)
     return message
 
 
