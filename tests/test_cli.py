@@ -285,7 +285,7 @@ def test_run_stops_everything_and_fails_when_the_web_server_dies(running):
     children = _children(proc.pid)
     server = next(pid for pid in children if _command_of(pid) == "daphne")
     os.kill(server, signal.SIGKILL)
-    assert proc.wait(timeout=15) != 0
+    assert proc.wait(timeout=30) != 0
     assert "the web server (daphne) was killed by SIGKILL; stopping the rest" in log.read_text()
     assert all(not Path(f"/proc/{pid}").exists() for pid in children)
 
@@ -363,6 +363,6 @@ def test_run_starts_several_web_processes_on_one_port(running, cli_env, redis_ur
     # Both accept from the one listening socket; either may answer each request.
     assert all(_http_status(f"http://127.0.0.1:{port}/admin/login/") == 200 for _ in range(6))
     proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=15) == 0
+    assert proc.wait(timeout=30) == 0
     assert not _accepting(port)
     assert all(not Path(f"/proc/{pid}").exists() for pid in servers)
