@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "cx.mail",
     "cx.automation",
     "cx.churn",
+    "cx.clv",
     "cx.chat",
     "cx.realtime",
     "cx.demo",

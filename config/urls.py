@@ -38,6 +38,7 @@ urlpatterns = [
     path("bot/", include("cx.bot.urls")),
     path("chat/", include("cx.chat.urls")),
     path("mail/", include("cx.mail.urls")),
+    path("insights/clv/", include("cx.clv.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
