@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from cx.accounts.models import AccessLevel
 from cx.accounts.services import require_access
@@ -56,7 +56,7 @@ def model_get(request: HttpRequest):
              summary="Refit on the current orders (422 with the reason when the data cannot support a fit)")
 def model_refit(request: HttpRequest):
     fit = services.clv_refit(actor=request.auth, trigger="api", token_scope=_scope(request))
-    return (200 if fit.is_fitted else 422), model_out(fit)
+    return Status(200 if fit.is_fitted else 422, model_out(fit))
 
 
 @router.get("/clv/settings", response=ClvSettingsOut, summary="Horizon, discount rate and refit interval")
