@@ -300,6 +300,7 @@ def _register_routers() -> None:
     api.add_router("/v1/", "cx.chat.api.router")
     api.add_router("/v1/", "cx.mail.api.router")
     api.add_router("/v1/", "cx.clv.api.router")
+    api.add_router("/v1/", "cx.drivers.api.router")
 
 
 _register_routers()

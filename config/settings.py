@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "cx.automation",
     "cx.churn",
     "cx.clv",
+    "cx.drivers",
     "cx.chat",
     "cx.realtime",
     "cx.demo",

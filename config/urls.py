@@ -39,6 +39,7 @@ urlpatterns = [
     path("chat/", include("cx.chat.urls")),
     path("mail/", include("cx.mail.urls")),
     path("insights/clv/", include("cx.clv.urls")),
+    path("insights/drivers/", include("cx.drivers.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),
 ]
