@@ -20,6 +20,7 @@ from django.utils import timezone
 from cx.accounts.models import User
 from cx.accounts.selectors import agent_by_username, team_list
 from cx.accounts.services import team_add_member, team_create, user_create
+from cx.clv.demo import clv_demo_seed
 from cx.core.errors import Conflict
 from cx.customers.models import Organization
 from cx.customers.selectors import customer_find_by_identity, organization_list
@@ -148,5 +149,6 @@ def demo_load(*, customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED, d
         if progress is not None:
             progress(1)
     result.journeys = tracking_demo_load(people=journeys, seed=seed, now=now or timezone.now())
+    clv_demo_seed()
     result.seconds = time.perf_counter() - started
     return result

@@ -248,3 +248,16 @@ def test_orders_without_amounts_still_give_purchases_but_no_money(db, admin_user
     assert any("Gamma-Gamma" in note for note in fit.notes)
     assert all(row.clv is None for row in CustomerClv.objects.all())
     assert record_order  # the helper stays importable for other tests
+
+
+def test_demo_seed_gives_the_demo_shop_clv_figures(db):
+    from cx.clv.demo import clv_demo_seed
+    from cx.tracking.demo import tracking_demo_load
+
+    for i in range(300):
+        customer_create(actor=None, display_name=f"Demo {i}")
+    tracking_demo_load(people=1200, seed=3, now=OBSERVATION_END)
+    fit = clv_demo_seed()
+    assert fit is not None and fit.status == FitStatus.FITTED, fit.message
+    assert CustomerClv.objects.filter(frequency__gt=0).count() >= 20
+    assert clv_demo_seed() is None  # a second run adds nothing
