@@ -2,10 +2,10 @@
 
 Each row describes what the customer went through in a window before the outcome: the tickets they opened
 (how many, first response and resolution time, SLA breaches, reopenings, the channel) and which kinds of
-touchpoints they had. NPS and CSAT look at the 30 days before the answer. Churn is prospective: customers
-active in the 90 days before the churn definition's inactivity window starts, their factors from those 90
-days, their label from ``cx.churn.selectors.churn_outcomes`` at the end of the period, so the factors never
-contain the churn itself.
+touchpoints and journey stages they had. NPS and CSAT look at the 30 days before the answer. Churn is
+prospective: customers active in the 90 days before the churn definition's inactivity window starts, their
+factors from those 90 days, their label from ``cx.churn.selectors.churn_outcomes`` at the end of the period,
+so the factors never contain the churn itself.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.db.models import Q
 
 from cx.churn.selectors import churn_outcomes
 from cx.drivers.analysis import Factor
-from cx.journeys.models import Touchpoint
+from cx.journeys.models import Stage, Touchpoint
 from cx.surveys.models import Response
 from cx.tickets.models import Channel, Ticket
 
@@ -64,22 +64,23 @@ def _tickets_by_customer(customer_ids: set[int], since: datetime, until: datetim
 
 
 def _touchpoints_by_customer(customer_ids: set[int], since: datetime,
-                             until: datetime) -> dict[int, list[tuple[datetime, str]]]:
+                             until: datetime) -> dict[int, list[tuple[datetime, str, str]]]:
     churn_events = set(settings.CXDESK_CHURN_EVENTS)
-    found: dict[int, list[tuple[datetime, str]]] = defaultdict(list)
+    found: dict[int, list[tuple[datetime, str, str]]] = defaultdict(list)
     rows = (Touchpoint.objects.filter(customer_id__in=customer_ids, occurred_at__gte=since, occurred_at__lt=until)
-            .values_list("customer_id", "occurred_at", "kind", "properties").order_by("occurred_at"))
-    for customer_id, at, kind, properties in rows.iterator():
+            .values_list("customer_id", "occurred_at", "kind", "stage", "properties").order_by("occurred_at"))
+    for customer_id, at, kind, stage, properties in rows.iterator():
         if isinstance(properties, dict) and properties.get("event") in churn_events:
             continue  # the outcome itself, never a factor
-        found[customer_id].append((at, kind))
+        found[customer_id].append((at, kind, stage))
     return found
 
 
-def _features(tickets: list[_Ticket], touchpoints: list[tuple[datetime, str]], start: datetime,
+def _features(tickets: list[_Ticket], touchpoints: list[tuple[datetime, str, str]], start: datetime,
               end: datetime) -> dict[str, float]:
     window_tickets = [t for t in tickets if start <= t.created_at < end]
-    kinds = {kind for at, kind in touchpoints if start <= at < end}
+    in_window = [(kind, stage) for at, kind, stage in touchpoints if start <= at < end]
+    kinds = {kind for kind, _ in in_window}
     features: dict[str, float] = {"had_ticket": float(bool(window_tickets)), "contacts": float(len(window_tickets))}
     responded = [(t.first_response_at - t.created_at).total_seconds() / 3600 for t in window_tickets
                  if t.first_response_at and t.first_response_at <= end]
@@ -91,9 +92,10 @@ def _features(tickets: list[_Ticket], touchpoints: list[tuple[datetime, str]], s
     features["reopened"] = float("ticket.reopened" in kinds)
     if window_tickets:
         features[f"channel:{window_tickets[-1].channel}"] = 1.0
-    for kind in kinds:
+    for kind, stage in in_window:
         if not kind.startswith(SKIPPED_KIND_PREFIXES):
             features[f"kind:{kind}"] = 1.0
+            features[f"stage:{stage}"] = 1.0
     return features
 
 
@@ -125,6 +127,10 @@ def _matrix(feature_rows: list[dict[str, float]], window_label: str) -> tuple[li
         factors.append(Factor(key, f"Touchpoint {key[5:]} ({window_label})"))
     if len(kinds) > MAX_KINDS:
         notes.append(f"Only the {MAX_KINDS} most common touchpoint kinds are factors ({len(kinds)} seen).")
+    # Stages come after kinds: a stage that only repeats a kind is then the one dropped as collinear.
+    stage_labels = dict(Stage.choices)
+    for key, _count in Counter(key for row in feature_rows for key in row if key.startswith("stage:")).most_common():
+        factors.append(Factor(key, f"Journey stage {stage_labels.get(key[6:], key[6:])} ({window_label})"))
     X = np.array([[row.get(f.key, 0.0) for f in factors] for row in feature_rows], dtype=float)
     return factors, X.reshape(len(feature_rows), len(factors)), notes
 
