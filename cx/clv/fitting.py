@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1, logsumexp
 
 MIN_REPEAT_CUSTOMERS = 20
@@ -123,6 +122,8 @@ def _require_repeaters(frequency: np.ndarray, minimum: int) -> None:
 
 def _optimise(negll: Callable[[np.ndarray], float], start: np.ndarray, model: str) -> tuple[np.ndarray, int]:
     """Minimise over log-parameters (keeps them positive): L-BFGS-B, then Nelder-Mead polishing from there."""
+    from scipy.optimize import minimize  # imported on first fit: keeps web-process start-up light
+
     def safe(theta: np.ndarray) -> float:
         if np.any(np.abs(theta) > 30):
             return 1e300

@@ -15,13 +15,11 @@ import time
 from datetime import datetime, timedelta
 from typing import Any
 
-import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
 from cx.accounts.models import AccessLevel, User
 from cx.accounts.services import require_access
-from cx.clv import fitting
 from cx.clv.models import ClvModelFit, ClvSettings, CustomerClv, FitStatus
 from cx.core.audit import audit_record
 from cx.core.errors import ValidationFailed
@@ -95,6 +93,8 @@ def clv_refit(*, actor: User | None, trigger: str = "manual", now: datetime | No
 
 
 def _refit(*, actor: User | None, trigger: str, now: datetime | None = None) -> ClvModelFit:
+    from cx.clv import fitting  # numpy/scipy load on the first fit, not with every web process
+
     started = time.monotonic()
     now = now or timezone.now()
     config = clv_settings_get()
@@ -145,7 +145,9 @@ def _refit(*, actor: User | None, trigger: str, now: datetime | None = None) -> 
     return fit
 
 
-def _store_customer_values(*, fit: ClvModelFit, summary: fitting.Summary, config: ClvSettings) -> None:
+def _store_customer_values(*, fit: ClvModelFit, summary: Any, config: ClvSettings) -> None:
+    from cx.clv import fitting
+
     x, t_x, T = summary.frequency, summary.recency, summary.T
     horizon = float(config.horizon_days)
     expected = fitting.bgnbd_expected_purchases(fit.bgnbd, horizon, x, t_x, T)
@@ -161,7 +163,7 @@ def _store_customer_values(*, fit: ClvModelFit, summary: fitting.Summary, config
                                        horizon=horizon, annual_discount_rate=config.annual_discount_rate,
                                        units_per_year=DAYS_PER_YEAR, step=STEP_DAYS)
 
-    def number(values: np.ndarray | None, i: int) -> float | None:
+    def number(values: Any, i: int) -> float | None:
         if values is None or not math.isfinite(float(values[i])):
             return None
         return float(values[i])

@@ -18,7 +18,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 Z95 = 1.959963984540054
 MIN_EXPOSED = 5  # a yes/no factor needs this many rows on each side to be estimated
@@ -120,6 +119,8 @@ def ols(X: np.ndarray, y: np.ndarray, factors: Sequence[Factor], *, outcome: str
     if n <= p:
         raise NoData(f"{n} rows for {p - 1} factors: at least {p + 1} rows are needed")
     _sample_warnings(n, p - 1, result.warnings)
+    from scipy import stats  # imported on first use: keeps web-process start-up light
+
     xtx_inv = np.linalg.inv(design.T @ design + RIDGE * np.eye(p))
     beta = xtx_inv @ design.T @ y
     residuals = y - design @ beta
@@ -161,6 +162,8 @@ def logistic(X: np.ndarray, y: np.ndarray, factors: Sequence[Factor], *, outcome
     if events < 10 * (p - 1):
         result.warnings.append(f"Only {events} customers in the smaller outcome group for {p - 1} factors "
                                f"(fewer than 10 per factor): intervals are wide.")
+    from scipy import stats
+
     beta = np.zeros(p)
     beta[0] = math.log(positives / (n - positives))
     converged = False
