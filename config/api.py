@@ -302,6 +302,8 @@ def _register_routers() -> None:
     api.add_router("/v1/", "cx.mail.api.router")
     api.add_router("/v1/", "cx.insights.api.router")
     api.add_router("/v1/", "cx.churn.api.router")
+    api.add_router("/v1/", "cx.clv.api.router")
+    api.add_router("/v1/", "cx.drivers.api.router")
 
 
 _register_routers()

@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "cx.churn",
     "cx.playbooks",
     "cx.insights",
+    "cx.clv",
+    "cx.drivers",
     "cx.chat",
     "cx.realtime",
     "cx.demo",

@@ -40,6 +40,8 @@ urlpatterns = [
     path("chat/", include("cx.chat.urls")),
     path("mail/", include("cx.mail.urls")),
     path("insights/churn/", include("cx.churn.urls")),
+    path("insights/clv/", include("cx.clv.urls")),
+    path("insights/drivers/", include("cx.drivers.urls")),
     path("insights/", include("cx.insights.urls")),
     path("admin/", admin.site.urls),
     path("api/", api.urls),

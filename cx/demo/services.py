@@ -21,6 +21,7 @@ from cx.accounts.models import User
 from cx.accounts.selectors import agent_by_username, team_list
 from cx.accounts.services import team_add_member, team_create, user_create
 from cx.churn.services import demo_seed as churn_demo_seed
+from cx.clv.demo import clv_demo_seed
 from cx.core.errors import Conflict
 from cx.customers.models import Organization
 from cx.customers.selectors import customer_find_by_identity, organization_list
@@ -152,6 +153,7 @@ def demo_load(*, customers: int = DEFAULT_CUSTOMERS, seed: int = DEFAULT_SEED, d
             progress(1)
     result.journeys = tracking_demo_load(people=journeys, seed=seed, now=now or timezone.now())
     insights_demo_seed(now=now or timezone.now(), seed=seed, tickets=min(150, customers // 20))  # Insights history
+    clv_demo_seed()  # before churn: spend is one of its features
     churn_demo_seed(now=now)  # trains the churn model on the demo customers and scores them
     playbooks_demo_seed(agents=agents)
     result.seconds = time.perf_counter() - started

@@ -194,7 +194,9 @@ def tracking_demo_load(*, people: int = DEFAULT_PEOPLE, seed: int, now: datetime
                 kind = "page.viewed" if mtype == "page" else event.lower().replace(" ", "_")
                 timeline.append({"customer_id": customer_id, "kind": kind, "channel": mapped[1], "stage": mapped[0],
                                  "occurred_at": datetime.fromtimestamp(ts / 1000, now.tzinfo),
-                                 "properties": props, "source": f"tracking:{source.pk}", "external_id": message_id})
+                                 # As the loader writes them: a tracked event's name travels in its properties.
+                                 "properties": {"event": event, **props} if mtype == "track" else props,
+                                 "source": f"tracking:{source.pk}", "external_id": message_id})
     with store_engine(write=True) as engine:
         engine.begin()
         inserted = _insert_deduplicated(engine, rows)

@@ -1,0 +1,32 @@
+/* Charts of the CLV and driver-analysis pages and panels: every <canvas data-clv-chart="ID"> is drawn with the
+   vendored Chart.js from the JSON in <script type="application/json" id="ID"> (written by json_script). Panels
+   arrive by htmx and may load Chart.js after this file, so drawing waits for it briefly. */
+(function () {
+  "use strict";
+  if (window.cxClvCharts) { window.cxClvCharts.draw(document); return; }
+  function draw(root, attempt) {
+    var canvases = (root || document).querySelectorAll("canvas[data-clv-chart]:not([data-rendered])");
+    if (!canvases.length) { return; }
+    if (typeof window.Chart === "undefined") {
+      if ((attempt || 0) < 50) { window.setTimeout(function () { draw(root, (attempt || 0) + 1); }, 100); }
+      return;
+    }
+    canvases.forEach(function (canvas) {
+      var source = document.getElementById(canvas.getAttribute("data-clv-chart"));
+      if (!source) { return; }
+      var config = JSON.parse(source.textContent);
+      config.options = config.options || {};
+      config.options.maintainAspectRatio = false;
+      config.options.animation = false;
+      new window.Chart(canvas, config);
+      canvas.setAttribute("data-rendered", "true");
+    });
+  }
+  window.cxClvCharts = { draw: draw };
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  } else {
+    draw(document);
+  }
+  document.addEventListener("htmx:afterSettle", function (event) { draw(event.target); });
+})();
