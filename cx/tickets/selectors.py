@@ -22,6 +22,7 @@ from cx.tickets.models import (
     CustomField,
     Message,
     StatusCategory,
+    Tag,
     Ticket,
     TicketStatus,
 )
@@ -173,9 +174,22 @@ def ticket_filter(qs: QuerySet[Ticket], *, actor: User, queue: str | None = None
     return qs
 
 
+# The columns a row of the agents' ticket table shows (cx/tickets/templatetags/ticket_rows.py): the inbox and
+# search load only these (``ticket_page(fields=...)``), not the whole ticket, customer and agent records.
+TICKET_ROW_FIELDS = (
+    "subject", "status_category", "priority", "created_at", "updated_at",
+    "requester", "requester__display_name", "requester__first_name", "requester__last_name",
+    "status", "status__name",
+    "assignee", "assignee__username", "assignee__first_name", "assignee__last_name",
+    "team", "team__name",
+)
+
+
 def ticket_page(*, actor: User, qs: QuerySet[Ticket], sort: str = "updated", cursor: str | None = None,
-                limit: int = 50) -> QueuePage:
-    """One page of tickets with keyset pagination; a constant number of queries whatever the page size."""
+                limit: int = 50, fields: tuple[str, ...] | None = None) -> QueuePage:
+    """One page of tickets with keyset pagination; a constant number of queries whatever the page size.
+    ``fields`` loads only those columns (e.g. TICKET_ROW_FIELDS); any other field read later costs a query
+    per ticket, so callers that show more pass None (the default: everything)."""
     if sort not in SORTS:
         raise ValidationFailed("Unknown sort.", fields={"sort": f"one of {', '.join(SORTS)}"})
     if not 1 <= limit <= MAX_PAGE_SIZE:
@@ -189,11 +203,13 @@ def ticket_page(*, actor: User, qs: QuerySet[Ticket], sort: str = "updated", cur
             qs = qs.filter(Q(**{f"{field}__lt": when}) | Q(**{field: when, "id__lt": last_id}))
         else:
             qs = qs.filter(Q(**{f"{field}__gt": when}) | Q(**{field: when, "id__gt": last_id}))
-    rows = list(
-        qs.select_related("requester", "status", "assignee", "team")
-        .prefetch_related(Prefetch("tags"))
-        .order_by(time_field, id_field)[: limit + 1]
-    )
+    qs = qs.select_related("requester", "status", "assignee", "team")
+    if fields is not None:
+        qs = qs.only(*fields)
+        tags = Prefetch("tags", queryset=Tag.objects.only("name"))
+    else:
+        tags = Prefetch("tags")
+    rows = list(qs.prefetch_related(tags).order_by(time_field, id_field)[: limit + 1])
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

@@ -45,6 +45,7 @@ from cx.tickets.models import AuthorType, StatusCategory, Ticket, Visibility
 from cx.tickets.search import ticket_search
 from cx.tickets.selectors import (
     QUEUES,
+    TICKET_ROW_FIELDS,
     QueuePage,
     custom_field_list,
     message_get_for,
@@ -133,7 +134,8 @@ def _inbox_params(request: HttpRequest) -> dict[str, str]:
 
 def _ticket_page(request: HttpRequest, qs: QuerySet[Ticket], *, sort: str, cursor: str | None) -> QueuePage:
     try:
-        return ticket_page(actor=request.user, qs=qs, sort=sort, cursor=cursor, limit=PAGE_SIZE)
+        return ticket_page(actor=request.user, qs=qs, sort=sort, cursor=cursor, limit=PAGE_SIZE,
+                           fields=TICKET_ROW_FIELDS)
     except ValueError:  # a well-formed cursor holding an impossible date (month 13)
         raise ValidationFailed("The cursor is not valid.", fields={"cursor": "malformed cursor"}) from None
 

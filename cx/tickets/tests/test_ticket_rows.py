@@ -1,0 +1,74 @@
+"""The ticket table's rows written by ``{% ticket_rows %}`` are exactly what the former template loop wrote:
+escaping, tags, empty assignee/team, priority labels and times in the agent's time zone."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from django.template import Context, Template
+from django.test import Client
+from django.utils import timezone
+
+from cx.accounts.models import Role
+from cx.accounts.services import team_add_member, team_create
+from cx.customers.services import customer_create
+from cx.tickets.selectors import TICKET_ROW_FIELDS, ticket_page, visible_tickets
+from cx.tickets.services import ticket_open_by_customer, ticket_update
+
+# The row loop as tickets/partials/ticket_rows.html had it before the rows moved to the template tag.
+TEMPLATE_LOOP = (Path(__file__).parent / "former_ticket_rows.html").read_text()
+
+
+def _normalised(html: str) -> str:
+    return re.sub(r"\s+", " ", html).replace("> <", "><").strip()
+
+
+def _tickets(make_user):
+    agent = make_user(Role.AGENT, "o'brien")
+    agent.first_name, agent.last_name = "Åsa <b>", "O'Brien & Co"
+    agent.save()
+    team = team_create(actor=None, name="Billing & <Payments>")
+    team_add_member(actor=None, team=team, user=agent)
+    odd = customer_create(actor=None, display_name='"Quoted" <customer> & sons',
+                          identities=[{"kind": "email", "value": "odd@example.com"}])
+    plain = customer_create(actor=None, display_name="", first_name="Pia", last_name="Plain",
+                            identities=[{"kind": "email", "value": "pia@example.com"}])
+    first = ticket_open_by_customer(requester=odd, subject="<script>alert('x')</script> & more", body="Hi",
+                                    channel="email").ticket
+    ticket_update(actor=agent, ticket=first, changes={"assignee_id": agent.pk, "team_id": team.pk,
+                                                      "priority": "urgent", "tags": ["vip", "b&w", "<x>"]})
+    ticket_open_by_customer(requester=plain, subject="Plain one", body="Hello", channel="chat")
+    return agent
+
+
+def test_rows_match_the_former_template_loop(make_user):
+    agent = _tickets(make_user)
+    for zone in ("UTC", "Pacific/Chatham", "America/St_Johns"):
+        with timezone.override(ZoneInfo(zone)):
+            rows = ticket_page(actor=agent, qs=visible_tickets(actor=agent), fields=TICKET_ROW_FIELDS).items
+            full = ticket_page(actor=agent, qs=visible_tickets(actor=agent)).items
+            for can_write, selectable in ((True, True), (True, False), (False, True)):
+                context = {"rows": rows, "can_write": can_write, "selectable": selectable}
+                expected = Template(TEMPLATE_LOOP).render(Context({**context, "rows": full}))
+                actual = Template("{% load ticket_rows %}{% ticket_rows rows %}").render(Context(context))
+                assert _normalised(actual) == _normalised(expected)
+                assert "<script>" not in actual and "&lt;script&gt;" in actual
+
+
+def test_inbox_rows_escape_and_show_every_column(make_user):
+    agent = _tickets(make_user)
+    agent.time_zone = "Asia/Kolkata"
+    agent.save()
+    client = Client()
+    client.force_login(agent)
+    html = client.get("/tickets/?queue=all").content.decode()
+    assert html.count("data-ticket-row") == 2
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in html
+    assert '<span class="badge tag">b&amp;w</span>' in html and '<span class="badge tag">&lt;x&gt;</span>' in html
+    assert "&quot;Quoted&quot; &lt;customer&gt; &amp; sons" in html and "<td>Pia Plain</td>" in html
+    assert "Åsa &lt;b&gt; O&#x27;Brien &amp; Co" in html and "Billing &amp; &lt;Payments&gt;" in html
+    assert '<span class="priority priority-urgent">Urgent</span>' in html
+    assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[\d:.]+\+05:30">\d{4}-\d\d-\d\d \d\d:\d\d</time>', html)
+    assert 'name="ticket_ids"' in html  # agents can select rows for bulk actions
