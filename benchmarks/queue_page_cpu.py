@@ -1,14 +1,14 @@
 """Server CPU per request of the HTML queue page and its htmx partials, in process (no HTTP, no load client).
 
-    CXDESK_BENCH_HOME=/tmp/cxdesk-bench-home .venv/bin/python benchmarks/queue_page_cpu.py \\
-        --database-url postgres://cx:cx@127.0.0.1:5498/cx [--requests 200] [--profile "queue page (HTML)"]
+    .venv/bin/python benchmarks/queue_page_cpu.py --database-url postgres://cx:cx@127.0.0.1:5498/cx \\
+        [--requests 200] [--profile "queue page (HTML)"]
 
-Runs against a database loaded by ``benchmarks/tickets.py --keep-database`` (it reads that run's agents and
-their session cookies from ``$CXDESK_BENCH_HOME/bench-data.json``) and sends, through Django's request
-handler with the full middleware stack, the requests an agent's browser sends to the inbox: the queue page,
-the sidebar counts partial (served from the per-agent cache, and recounted), the rows partial of a live
-refresh, the next page of rows (Load more) and the notification badge. Each request kind rotates over the
-agents and the queues My open, Unassigned, My teams and All unresolved, as the load benchmark does.
+Runs against a database loaded by ``benchmarks/tickets.py --keep-database`` (it logs in as that run's
+agents, ``bench-agent-N``) and sends, through Django's request handler with the full middleware stack, the
+requests an agent's browser sends to the inbox: the queue page, the sidebar counts partial (served from the
+per-agent cache, and recounted), the rows partial of a live refresh, the next page of rows (Load more) and
+the notification badge. Each request kind rotates over the agents and the queues My open, Unassigned, My
+teams and All unresolved, as the load benchmark does.
 
 Wall-clock latency on a shared machine says more about the neighbours than about the code, so this measures
 ``time.process_time()`` around each request — the CPU this process spent on it (view, templates, middleware
@@ -29,7 +29,6 @@ import argparse
 import cProfile
 import gc
 import io
-import json
 import os
 import pstats
 import statistics
@@ -51,17 +50,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="measured requests per request kind")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured requests per kind before measuring")
     parser.add_argument("--agents", type=int, default=50, help="agents to rotate over (at most those loaded)")
-    parser.add_argument("--profile", default="", help="a request kind to profile with cProfile")
+    parser.add_argument("--profile", default="", help="a request kind to profile with cProfile (CPU time; "
+                        "profiling slows it down, so that kind's own figures are not comparable)")
+    parser.add_argument("--profile-dump", default="", help="also write that profile to this file (pstats)")
     args = parser.parse_args()
     if not args.database_url:
         parser.error("--database-url (or $DATABASE_URL) is required")
 
     home = Path(os.environ.get("CXDESK_BENCH_HOME", "/tmp/cxdesk-bench-home"))
-    marker = home / "bench-data.json"
-    if not marker.exists():
-        raise SystemExit(f"{marker} not found: load a database with benchmarks/tickets.py --keep-database first")
-    data = json.loads(marker.read_text())["data"]
-    sessions = data["sessions"][: args.agents]
     os.environ.update({"DATABASE_URL": args.database_url, "CXDESK_HOME": str(home),
                        "DJANGO_SETTINGS_MODULE": "config.settings", "CXDESK_TASKS": "immediate",
                        "CXDESK_LOG_LEVEL": "WARNING"})
@@ -74,11 +70,15 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
     from django.urls import NoReverseMatch, reverse
 
+    from cx.accounts.models import User
+
     clients = []
-    for key in sessions:
+    for user in User.objects.filter(username__startswith="bench-agent-").order_by("pk")[: args.agents]:
         client = Client(HTTP_HOST="127.0.0.1")
-        client.cookies["sessionid"] = key
+        client.force_login(user)
         clients.append(client)
+    if not clients:
+        raise SystemExit("no bench-agent-N users: load the database with benchmarks/tickets.py first")
 
     def cursor_of(html: str) -> str:
         return html.split("cursor=", 1)[1].split('"', 1)[0] if "cursor=" in html else ""
@@ -131,7 +131,7 @@ def main() -> None:
             assert client.get(path, headers=headers).status_code == 200, (kind, path)
         cpu, wall = [], []
         size = 0
-        profiler = cProfile.Profile() if kind == args.profile else None
+        profiler = cProfile.Profile(time.process_time) if kind == args.profile else None
         gc.collect()
         for n in range(args.requests):
             client, path, headers, fresh = make(n)
@@ -158,6 +158,8 @@ def main() -> None:
         out.write(f"| {kind} | {len(cpu)} | {p50:.2f} | {mean:.2f} | {statistics.median(wall) * 1000:.2f} | "
                   f"{len(queries)} | {size / 1024:.1f} |\n")
         if profiler:
+            if args.profile_dump:
+                profiler.dump_stats(args.profile_dump)
             stats = io.StringIO()
             pstats.Stats(profiler, stream=stats).sort_stats("cumulative").print_stats(45)
             pstats.Stats(profiler, stream=stats).sort_stats("tottime").print_stats(30)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from cx.accounts.models import Role
 from cx.accounts.services import team_add_member, team_create
 from cx.customers.services import customer_create
-from cx.tickets.selectors import TICKET_ROW_FIELDS, ticket_page, visible_tickets
+from cx.tickets.selectors import ticket_page, ticket_row_page, visible_tickets
 from cx.tickets.services import ticket_open_by_customer, ticket_update
 
 # The row loop as tickets/partials/ticket_rows.html had it before the rows moved to the template tag.
@@ -40,6 +40,8 @@ def _tickets(make_user):
     ticket_update(actor=agent, ticket=first, changes={"assignee_id": agent.pk, "team_id": team.pk,
                                                       "priority": "urgent", "tags": ["vip", "b&w", "<x>"]})
     ticket_open_by_customer(requester=plain, subject="Plain one", body="Hello", channel="chat")
+    nameless = customer_create(actor=None, display_name="", identities=[{"kind": "email", "value": "n@example.com"}])
+    ticket_open_by_customer(requester=nameless, subject="Who am I", body="Hello", channel="web")
     return agent
 
 
@@ -47,7 +49,7 @@ def test_rows_match_the_former_template_loop(make_user):
     agent = _tickets(make_user)
     for zone in ("UTC", "Pacific/Chatham", "America/St_Johns"):
         with timezone.override(ZoneInfo(zone)):
-            rows = ticket_page(actor=agent, qs=visible_tickets(actor=agent), fields=TICKET_ROW_FIELDS).items
+            rows = ticket_row_page(actor=agent, qs=visible_tickets(actor=agent)).items
             full = ticket_page(actor=agent, qs=visible_tickets(actor=agent)).items
             for can_write, selectable in ((True, True), (True, False), (False, True)):
                 context = {"rows": rows, "can_write": can_write, "selectable": selectable}
@@ -64,7 +66,7 @@ def test_inbox_rows_escape_and_show_every_column(make_user):
     client = Client()
     client.force_login(agent)
     html = client.get("/tickets/?queue=all").content.decode()
-    assert html.count("data-ticket-row") == 2
+    assert html.count("data-ticket-row") == 3
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; more" in html
     assert '<span class="badge tag">b&amp;w</span>' in html and '<span class="badge tag">&lt;x&gt;</span>' in html
     assert "&quot;Quoted&quot; &lt;customer&gt; &amp; sons" in html and "<td>Pia Plain</td>" in html
