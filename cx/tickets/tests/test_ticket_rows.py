@@ -14,6 +14,7 @@ from django.utils import timezone
 from cx.accounts.models import Role
 from cx.accounts.services import team_add_member, team_create
 from cx.customers.services import customer_create
+from cx.tickets.models import Ticket
 from cx.tickets.selectors import ticket_page, ticket_row_page, visible_tickets
 from cx.tickets.services import ticket_open_by_customer, ticket_update
 
@@ -74,3 +75,36 @@ def test_inbox_rows_escape_and_show_every_column(make_user):
     assert '<span class="priority priority-urgent">Urgent</span>' in html
     assert re.search(r'<time datetime="\d{4}-\d\d-\d\dT[\d:.]+\+05:30">\d{4}-\d\d-\d\d \d\d:\d\d</time>', html)
     assert 'name="ticket_ids"' in html  # agents can select rows for bulk actions
+
+
+def test_rows_partial_and_search_cost_the_same_queries_for_3_or_33_rows(agent_user, open_ticket):
+    """The live refresh and Load more partials and the search page: two queries for the rows (columns and
+    tags) whatever the number of rows, tags, assignees and restricted teams."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    restricted = team_create(actor=None, name="HR", is_restricted=True)
+    hidden = open_ticket(subject="Confidential")
+    Ticket.objects.filter(pk=hidden.pk).update(team=restricted)
+    for n in range(3):
+        ticket_update(actor=agent_user, ticket=open_ticket(subject=f"Refund {n}"),
+                      changes={"assignee_id": agent_user.pk, "tags": ["a", f"t{n}"]})
+    client = Client()
+    client.force_login(agent_user)
+    rows_url, htmx = "/tickets/?queue=all", {"HX-Request": "true", "HX-Target": "ticket-rows"}
+    client.get(rows_url, headers=htmx)  # warm up sessions and caches
+    with CaptureQueriesContext(connection) as few_rows:
+        few_html = client.get(rows_url, headers=htmx).content.decode()
+    with CaptureQueriesContext(connection) as few_search:
+        client.get("/tickets/search/?q=refund")
+    for n in range(30):
+        ticket_update(actor=agent_user, ticket=open_ticket(subject=f"Refund later {n}"),
+                      changes={"assignee_id": agent_user.pk, "tags": [f"x{n}", f"y{n}"]})
+    with CaptureQueriesContext(connection) as many_rows:
+        many_html = client.get(rows_url, headers=htmx).content.decode()
+    with CaptureQueriesContext(connection) as many_search:
+        search_html = client.get("/tickets/search/?q=refund").content.decode()
+    assert few_html.count("data-ticket-row") == 3 and many_html.count("data-ticket-row") == 33
+    assert "Confidential" not in many_html and search_html.count("data-ticket-row") == 33
+    assert len(many_rows) == len(few_rows), [q["sql"] for q in many_rows.captured_queries]
+    assert len(many_search) == len(few_search)
