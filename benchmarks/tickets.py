@@ -5,7 +5,8 @@
     .venv/bin/python benchmarks/tickets.py --tickets 20000 --duration 10   # a quick smoke run
 
 What it does, in one run:
-1. starts a throwaway PostgreSQL (scripts/pg-throwaway.sh, port 5498) unless --database-url is given,
+1. starts a throwaway PostgreSQL (scripts/pg-throwaway.sh; --pg-dir, --pg-port, default /tmp/cxdesk-bench-pg
+   and 5498; the data-set marker lives in $CXDESK_BENCH_HOME) unless --database-url is given,
    migrates it and bulk-loads agents, customers, tickets and messages with COPY (seeding bypasses the
    services on purpose: it is setup, not the thing measured); --reuse skips loading when the data set is
    already there, --keep-database leaves the cluster running afterwards;
@@ -412,12 +413,16 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep-database", action="store_true",
                         help="leave the benchmark's PostgreSQL running with its data after the run")
+    parser.add_argument("--pg-dir", default="/tmp/cxdesk-bench-pg",
+                        help="directory of the benchmark's own throwaway PostgreSQL (one per engineer on a shared "
+                             "machine; ignored with --database-url)")
+    parser.add_argument("--pg-port", default="5498", help="port of that PostgreSQL")
     parser.add_argument("--reuse", action="store_true",
                         help="skip loading when the running benchmark database already holds this data set "
                              "(loaded by an earlier run with --keep-database)")
     args = parser.parse_args()
 
-    pg_dir, pg_port = "/tmp/cxdesk-bench-pg", "5498"
+    pg_dir, pg_port = args.pg_dir, str(args.pg_port)
     own_pg = not args.database_url
     if own_pg:
         subprocess.run([str(REPO / "scripts/pg-throwaway.sh"), "start", pg_dir, pg_port,

@@ -3,6 +3,7 @@ errors are put back onto the forms with ``apply_service_errors``."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 from typing import Any
 
@@ -56,10 +57,17 @@ def _attributes(attrs: dict[str, Any]) -> str:
     ))
 
 
+def _escape(value: Any) -> str:
+    """``conditional_escape`` without its lazy-string wrapper: a select writes one per option."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
+
+
 class QuickSelect(forms.Select):
     """Django's <select> markup built in Python. The stock widget renders one template per option; the inbox
     and the ticket page show selects with an option per agent and team, which made those renders a good part
-    of each page's cost. Same markup (name, attributes, selected, optgroups), escaped with format_html."""
+    of each page's cost. Same markup (name, attributes, selected, optgroups); every value is escaped."""
 
     def render(self, name: str, value: Any, attrs: dict | None = None, renderer: Any = None) -> str:
         widget = self.get_context(name, value, attrs)["widget"]
@@ -67,12 +75,19 @@ class QuickSelect(forms.Select):
         for group_name, options, _index in widget["optgroups"]:
             if group_name:
                 parts.append(format_html("<optgroup label=\"{}\">", group_name))
-            parts.extend(format_html("<option value=\"{}\"{}>{}</option>", option["value"],
-                                     _attributes(option["attrs"]), option["label"]) for option in options)
+            for option in options:
+                option_attrs = option["attrs"]
+                if not option_attrs:
+                    extra = ""
+                elif option_attrs == {"selected": True}:
+                    extra = " selected"
+                else:
+                    extra = _attributes(option_attrs)
+                parts.append(f'<option value="{_escape(option["value"])}"{extra}>{_escape(option["label"])}</option>')
             if group_name:
                 parts.append("</optgroup>")
         parts.append("</select>")
-        return mark_safe("\n".join(parts))  # noqa: S308 - every part above is escaped by format_html
+        return mark_safe("\n".join(parts))  # noqa: S308 - every part above is escaped
 
 
 class WorkspaceForm(forms.Form):

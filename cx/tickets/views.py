@@ -51,7 +51,7 @@ from cx.tickets.selectors import (
     status_list,
     ticket_get_for,
     ticket_messages,
-    ticket_page,
+    ticket_row_page,
     tickets_of_customer,
 )
 from cx.tickets.services import default_status, message_split, ticket_merge, ticket_reply, ticket_update
@@ -106,8 +106,11 @@ def _optional_url(name: str, *args: Any) -> str | None:
 
 
 def _assignable_agents(request: HttpRequest) -> list:
-    # Select options need ids and names only: skip agent_list's prefetch of every agent's teams.
-    return [agent for agent in agent_list(actor=request.user).prefetch_related(None) if agent.can_write]
+    # Select options need ids and names only: skip agent_list's prefetch of every agent's teams, and load only
+    # the columns of the name (display_name) and of the write check (can_write).
+    agents = agent_list(actor=request.user).prefetch_related(None).only(
+        "username", "first_name", "last_name", "role", "is_active", "is_superuser")
+    return [agent for agent in agents if agent.can_write]
 
 
 def _team_choices(request: HttpRequest) -> list:
@@ -133,7 +136,7 @@ def _inbox_params(request: HttpRequest) -> dict[str, str]:
 
 def _ticket_page(request: HttpRequest, qs: QuerySet[Ticket], *, sort: str, cursor: str | None) -> QueuePage:
     try:
-        return ticket_page(actor=request.user, qs=qs, sort=sort, cursor=cursor, limit=PAGE_SIZE)
+        return ticket_row_page(actor=request.user, qs=qs, sort=sort, cursor=cursor, limit=PAGE_SIZE)
     except ValueError:  # a well-formed cursor holding an impossible date (month 13)
         raise ValidationFailed("The cursor is not valid.", fields={"cursor": "malformed cursor"}) from None
 
