@@ -8,6 +8,15 @@
     var canvases = (root || document).querySelectorAll("canvas[data-clv-chart]:not([data-rendered])");
     if (!canvases.length) { return; }
     if (typeof window.Chart === "undefined") {
+      /* A panel on a page without Chart.js names it; load it once. Never a second copy: a second window.Chart
+         would not know the charts the page's own copy drew. */
+      var wanted = document.querySelector("[data-chartjs-src]");
+      if (wanted && !window.cxChartjsRequested) {
+        window.cxChartjsRequested = true;
+        var script = document.createElement("script");
+        script.src = wanted.getAttribute("data-chartjs-src");
+        document.head.appendChild(script);
+      }
       if ((attempt || 0) < 50) { window.setTimeout(function () { draw(root, (attempt || 0) + 1); }, 100); }
       return;
     }

@@ -11,6 +11,7 @@
       var config = JSON.parse(source.textContent);
       config.options = config.options || {};
       config.options.maintainAspectRatio = false;
+      config.options.animation = false;  /* report charts: draw at once, no tween */
       var chart = new window.Chart(canvas, config);
       canvas.setAttribute("data-chart-rendered", chart ? "true" : "false");
     });

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.utils import timezone
 from playwright.sync_api import Browser, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from cx.accounts.models import Role
 from cx.accounts.services import user_create
@@ -47,14 +48,22 @@ def _seed() -> None:
 
 
 def _chart_is_drawn(page, chart_id: str) -> bool:
-    """Chart.js drew on the canvas: it is registered as a chart and has non-transparent pixels."""
-    return page.evaluate("""(id) => {
+    """Chart.js drew on the canvas: it is registered as a chart and has non-transparent pixels (waits up to 10 s
+    for the browser to paint)."""
+    try:
+        page.wait_for_function(_DRAWN, arg=chart_id, timeout=10_000)
+    except PlaywrightTimeoutError:
+        return False
+    return True
+
+
+_DRAWN = """(id) => {
         const canvas = document.querySelector(`canvas[data-chart="${id}"]`);
         if (!canvas || !window.Chart || !window.Chart.getChart(canvas)) return false;
         const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
         for (let i = 3; i < data.length; i += 4) { if (data[i] !== 0) return true; }
         return false;
-    }""", chart_id)
+    }"""
 
 
 def _screen_table(page, slug: str) -> list[list[str]]:
