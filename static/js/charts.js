@@ -1,4 +1,4 @@
-/* Journey analytics charts: every <canvas data-chart="ID"> is drawn with Chart.js from the JSON in the
+/* Report charts (journeys analytics, Insights dashboards): every <canvas data-chart="ID"> is drawn with Chart.js from the JSON in the
    <script type="application/json" id="ID"> that Django's json_script wrote next to it. */
 (function () {
   "use strict";
@@ -11,6 +11,7 @@
       var config = JSON.parse(source.textContent);
       config.options = config.options || {};
       config.options.maintainAspectRatio = false;
+      config.options.animation = false;  /* report charts: draw at once, no tween */
       var chart = new window.Chart(canvas, config);
       canvas.setAttribute("data-chart-rendered", chart ? "true" : "false");
     });
