@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -31,3 +32,9 @@ async def websockets(scope, receive, send):
 
 # The tracking API (/v1/...) is answered before Django's middleware: it must only append to a durable spool.
 application = ProtocolTypeRouter({"http": TrackingASGI(django_asgi_app), "websocket": websockets})
+
+# Everything loaded by now (Django, the apps and their libraries: ~150,000 objects) lives as long as the process.
+# Frozen, the cyclic garbage collector stops rescanning it: otherwise every full collection pauses the request
+# that triggers it for 100-200 ms, the p95 tail of benchmarks/tickets.py (see benchmarks/RESULTS.md).
+gc.collect()
+gc.freeze()

@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import Any, TextIO
 
 from django.apps import AppConfig
 
@@ -9,7 +10,7 @@ class ChurnConfig(AppConfig):
     verbose_name = "Churn risk"
 
     def ready(self) -> None:
-        from cx.churn import evaluation, services, training
+        from cx.churn import services
         from cx.churn.customer_data import ChurnScoreHandler
         from cx.core.evaluation import register_evaluation
         from cx.core.periodic import register_periodic_job
@@ -17,10 +18,10 @@ class ChurnConfig(AppConfig):
         from cx.core.training import register_trainer
         from cx.customers.registry import register_customer_data_handler
 
-        register_evaluation("churn", evaluation.add_churn_arguments, evaluation.handle_churn,
+        register_evaluation("churn", _eval_arguments, _eval_handle,
                             help="Train the churn model on TRAIN.csv (IBM Telco columns, label Churn), measure it "
                                  "on TEST.csv; last line roc_auc=…")
-        register_trainer("churn", training.add_churn_arguments, training.handle_churn,
+        register_trainer("churn", _train_arguments, _train_handle,
                          help="train the churn-risk model on this instance's customers and rescore them")
         # Daily: rescore with the newest model, retrain when it is a week old.
         register_periodic_job(name="churn.retrain_rescore", every=timedelta(days=1), run=services.churn_periodic_job)
@@ -28,3 +29,29 @@ class ChurnConfig(AppConfig):
         register_template_slot("customer.detail.panels", "churn/slots/customer_panel.html")
         register_template_slot("insights.tabs", "churn/slots/insights_tab.html")
         register_template_slot("insights.experience.panels", "churn/slots/experience_panel.html")
+
+
+# The evaluation and training modules import scikit-learn and pandas (2 s and ~100 MB); only the commands
+# that use them load them, not every web process.
+def _eval_arguments(parser) -> None:
+    from cx.churn import evaluation
+
+    evaluation.add_churn_arguments(parser)
+
+
+def _eval_handle(options: dict[str, Any], stdout: TextIO) -> None:
+    from cx.churn import evaluation
+
+    evaluation.handle_churn(options, stdout)
+
+
+def _train_arguments(parser) -> None:
+    from cx.churn import training
+
+    training.add_churn_arguments(parser)
+
+
+def _train_handle(options: dict[str, Any], stdout: TextIO) -> None:
+    from cx.churn import training
+
+    training.handle_churn(options, stdout)

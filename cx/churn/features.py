@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from cx.churn.pipeline import Schema
+from cx.churn.schema import Schema
 from cx.journeys.models import Stage, Touchpoint
 from cx.journeys.selectors import orders
 from cx.sla.models import SlaClock

@@ -30,6 +30,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, SplineTransformer, StandardScaler
 from threadpoolctl import threadpool_limits
 
+from cx.churn.schema import Schema
+
 SEED = 42
 MIN_ROWS = 30  # fewer rows than this cannot be trained and cross-validated meaningfully
 MIN_PER_CLASS = 5
@@ -39,18 +41,6 @@ THREADS = 1
 
 class TooLittleData(ValueError):
     """The training data cannot support a model; the message says what is missing."""
-
-
-@dataclass(frozen=True)
-class Schema:
-    """Which columns of the object matrix are numeric and which categorical."""
-
-    numeric: tuple[str, ...]
-    categorical: tuple[str, ...]
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return self.numeric + self.categorical
 
 
 def as_float(X):

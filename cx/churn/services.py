@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import joblib
 import numpy as np
@@ -17,10 +18,12 @@ from cx.accounts.models import AccessLevel, User
 from cx.accounts.services import require_access
 from cx.churn.features import FEATURE_NAMES, SCHEMA, customer_features, feature_label
 from cx.churn.models import ChurnModelRun, ChurnScore, RunStatus
-from cx.churn.pipeline import Fitted, TooLittleData, check_trainable, fit
 from cx.churn.selectors import ChurnReason, churn_outcomes
 from cx.core.audit import audit_record
 from cx.core.errors import Conflict, ValidationFailed
+
+if TYPE_CHECKING:  # the pipeline imports scikit-learn: only training and scoring load it, not every web process
+    from cx.churn.pipeline import Fitted
 
 logger = logging.getLogger("cx.churn")
 
@@ -111,6 +114,8 @@ def churn_training_request(*, actor: User | None, trigger: str = "admin",
         require_access(actor, AccessLevel.ADMIN, token_scope=token_scope)
     if ChurnModelRun.objects.filter(status__in=[RunStatus.QUEUED, RunStatus.TRAINING]).exists():
         raise Conflict("A churn model training run is already queued or running.")
+    from cx.churn.pipeline import TooLittleData, check_trainable
+
     labels = training_labels(as_of=timezone.now())  # refuse at once when the data cannot train a model
     try:
         check_trainable([int(churned) for churned in labels.values()])
@@ -132,6 +137,8 @@ def churn_model_train(*, run_id: int | None = None, trigger: str = "command", as
     Too little data or only one class: the run is stored as failed with the reason and ValidationFailed is
     raised with the same message (code ``not_enough_data``).
     """
+    from cx.churn.pipeline import TooLittleData, fit
+
     as_of = as_of or timezone.now()
     if run_id is not None:
         run = ChurnModelRun.objects.get(pk=run_id)
