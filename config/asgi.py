@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP through Django, WebSockets through Channels."""
 
+import contextlib
 import gc
 import os
 
@@ -33,8 +34,32 @@ async def websockets(scope, receive, send):
 # The tracking API (/v1/...) is answered before Django's middleware: it must only append to a durable spool.
 application = ProtocolTypeRouter({"http": TrackingASGI(django_asgi_app), "websocket": websockets})
 
-# Everything loaded by now (Django, the apps and their libraries: ~150,000 objects) lives as long as the process.
-# Frozen, the cyclic garbage collector stops rescanning it: otherwise every full collection pauses the request
-# that triggers it for 100-200 ms, the p95 tail of benchmarks/tickets.py (see benchmarks/RESULTS.md).
+
+def _warm_up() -> None:
+    """Load now what the first requests would load lazily: the URLconf (every view and API module, the API's
+    schemas) and every template, compiled by the cached loader."""
+    from pathlib import Path
+
+    from django.apps import apps
+    from django.conf import settings
+    from django.template import TemplateDoesNotExist, TemplateSyntaxError
+    from django.template.loader import get_template
+    from django.urls import get_resolver
+
+    get_resolver().reverse_dict  # noqa: B018 — imports the URLconf and builds the reverse lookup
+    folders = [Path(d) for d in settings.TEMPLATES[0]["DIRS"]]
+    folders += [Path(app.path) / "templates" for app in apps.get_app_configs()]
+    for folder in folders:
+        for path in sorted(folder.rglob("*.html")) if folder.is_dir() else []:
+            # Shadowed by another app's template of the same name, or broken: its own request will say so.
+            with contextlib.suppress(TemplateDoesNotExist, TemplateSyntaxError):
+                get_template(str(path.relative_to(folder)))
+
+
+# Everything loaded by now (Django, the apps, their libraries, views and templates: ~200,000 objects) lives as
+# long as the process. Frozen, the cyclic garbage collector stops rescanning it: otherwise every full
+# collection pauses the request that triggers it for 70-200 ms, the p95 tail of benchmarks/tickets.py (see
+# benchmarks/RESULTS.md).
+_warm_up()
 gc.collect()
 gc.freeze()
