@@ -127,12 +127,17 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": CXDESK_HOME / "cxdesk.sqlite3",
-            # WAL + a busy timeout let the web process and the task worker write side by side.
+            # WAL (set once per process: cx.core.sqlite) + a busy timeout let the web process and the task worker
+            # write side by side.
             "OPTIONS": {
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "init_command": "PRAGMA synchronous=NORMAL;",
             },
+            # Kept open between uses by the same thread: the WebSocket consumers' one database thread and the
+            # task worker otherwise opened a connection (and registered Django's SQL functions) for every
+            # message. HTTP requests each run in a thread of their own; theirs closes with the thread.
+            "CONN_MAX_AGE": 600,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
