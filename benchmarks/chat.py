@@ -78,6 +78,8 @@ def _wait_port(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
 @dataclass
 class Stats:
     echo_ms: list[float] = field(default_factory=list)
+    steady_echo_ms: list[float] = field(default_factory=list)  # messages sent once every chat had started
+    steady_from: float = float("inf")  # perf_counter() when the ramp (the burst of chat starts) was over
     reply_ms: list[float] = field(default_factory=list)
     sent: int = 0
     connected: int = 0
@@ -87,6 +89,11 @@ class Stats:
     cpu_end: dict[str, float] = field(default_factory=dict)
     stored_start: int = 0
     stored_end: int = 0
+
+    def echoed(self, sent_at: float) -> None:
+        self.echo_ms.append((time.perf_counter() - sent_at) * 1000)
+        if sent_at >= self.steady_from:
+            self.steady_echo_ms.append(self.echo_ms[-1])
 
     def error(self, kind: str) -> None:
         self.errors[kind] = self.errors.get(kind, 0) + 1
@@ -153,11 +160,11 @@ async def _visitor(n: int, base: str, key: str, stats: Stats, stop_at: float, in
                         stats.started += 1
                         first = frame["conversation"]["messages"][0]["body"]
                         if first in waiting:
-                            stats.echo_ms.append((time.perf_counter() - waiting.pop(first)) * 1000)
+                            stats.echoed(waiting.pop(first))
                     elif kind == "message":
                         body = frame["message"]["body"]
                         if frame["message"]["author"] == "visitor" and body in waiting:
-                            stats.echo_ms.append((time.perf_counter() - waiting.pop(body)) * 1000)
+                            stats.echoed(waiting.pop(body))
                         elif frame["message"]["author"] == "agent" and body in reply_sent:
                             stats.reply_ms.append((time.perf_counter() - reply_sent.pop(body)) * 1000)
                     elif kind == "error":
@@ -281,6 +288,7 @@ async def _load(base: str, key: str, token: str, args: argparse.Namespace, sessi
         tasks.append(asyncio.create_task(_visitor(n, base, key, stats, stop_at, args.interval, reply_sent)))
         await asyncio.sleep(args.ramp / args.visitors)
     await asyncio.sleep(max(0.0, args.ramp * 0.1))  # the last chat starts
+    stats.steady_from = time.perf_counter()
     stats.cpu_start, stats.stored_start = _cpu_seconds(session_id), await asyncio.to_thread(_stored_messages)
     await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
     stats.cpu_end, stats.stored_end = _cpu_seconds(session_id), await asyncio.to_thread(_stored_messages)
@@ -341,6 +349,7 @@ def main() -> int:
     print("| measure | count | p50 ms | p95 ms | p99 ms | max ms |")
     print("|---|---|---|---|---|---|")
     for name, values in (("visitor message → echo on its socket", stats.echo_ms),
+                         ("… of them sent after the ramp (every chat started)", stats.steady_echo_ms),
                          ("agent API reply → visitor socket", stats.reply_ms)):
         print(f"| {name} | {len(values)} | {_pct(values, .5):.1f} | {_pct(values, .95):.1f} | "
               f"{_pct(values, .99):.1f} | {max(values) if values else float('nan'):.1f} |")
@@ -357,6 +366,8 @@ def main() -> int:
     print(f"visitors={args.visitors} connected={stats.connected} sent={stats.sent} echoed={len(stats.echo_ms)} "
           f"web_cpu_ms_per_message={web_ms:.1f} worker_cpu_ms_per_message={worker_ms:.1f} "
           f"echo_p50_ms={_pct(stats.echo_ms, .5):.1f} echo_p95_ms={_pct(stats.echo_ms, .95):.1f} "
+          f"steady_echo_p50_ms={_pct(stats.steady_echo_ms, .5):.1f} "
+          f"steady_echo_p95_ms={_pct(stats.steady_echo_ms, .95):.1f} "
           f"reply_p50_ms={_pct(stats.reply_ms, .5):.1f} reply_p95_ms={_pct(stats.reply_ms, .95):.1f} "
           f"errors={errors}")
     if errors:
