@@ -37,7 +37,7 @@ application = ProtocolTypeRouter({"http": TrackingASGI(django_asgi_app), "websoc
 
 def _warm_up() -> None:
     """Load now what the first requests would load lazily: the URLconf (every view and API module, the API's
-    schemas) and every template, compiled by the cached loader."""
+    schemas), the search's embedding model and every template, compiled by the cached loader."""
     from pathlib import Path
 
     from django.apps import apps
@@ -46,7 +46,10 @@ def _warm_up() -> None:
     from django.template.loader import get_template
     from django.urls import get_resolver
 
+    from cx.search.embeddings import embedding_dimensions
+
     get_resolver().reverse_dict  # noqa: B018 — imports the URLconf and builds the reverse lookup
+    embedding_dimensions()  # loads the search's embedding model (0.4 s): the first search does not wait for it
     folders = [Path(d) for d in settings.TEMPLATES[0]["DIRS"]]
     folders += [Path(app.path) / "templates" for app in apps.get_app_configs()]
     for folder in folders:
