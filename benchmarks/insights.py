@@ -158,19 +158,33 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the data already loaded by an earlier run on the same --database-url")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="print the N most expensive functions (cProfile) of one service dashboard call")
     args = parser.parse_args()
     _setup(args.database_url)
+    from cx.accounts.models import User as _User
+
     started = time.perf_counter()
-    _load(tickets=args.tickets, days=args.days, answers=args.answers, seed=args.seed)
+    if not (args.reuse and _User.objects.filter(username="bench-agent-0").exists()):
+        _load(tickets=args.tickets, days=args.days, answers=args.answers, seed=args.seed)
     load_seconds = time.perf_counter() - started
 
     from cx.accounts.models import Role, User
     from cx.insights.period import ServiceFilters, period_from
     from cx.insights.selectors import experience_dashboard, link_report, service_dashboard
 
-    viewer = User.objects.create(username="bench-lead", role=Role.TEAM_LEAD)
+    viewer, _ = User.objects.get_or_create(username="bench-lead", defaults={"role": Role.TEAM_LEAD})
     agent = User.objects.filter(username="bench-agent-0").first()
     period = period_from({"period": "90"})
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(service_dashboard, actor=viewer, filters=ServiceFilters(), period=period)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
     results = [
         _time("service dashboard (90 days)", lambda: service_dashboard(actor=viewer, filters=ServiceFilters(),
                                                                         period=period), args.repeat),
