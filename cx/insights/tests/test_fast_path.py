@@ -210,7 +210,7 @@ def test_the_query_count_does_not_grow_with_the_data(db, monkeypatch, admin_user
     small = count()
     _history(rng, 200, prefix="more ")
     assert count() == small
-    assert small <= 22
+    assert small <= 30  # about 20 reads (and on PostgreSQL the savepoints around them)
 
 
 def test_epoch_microseconds_are_exact_for_every_stored_form(db, customer):
