@@ -1,10 +1,11 @@
 """The figures behind the Insights pages, the API and the weekly digest (one implementation for all three).
 
-Every metric is defined here and, word for word, in docs/insights.md. Counts and rates are aggregated in
-SQL (portable between SQLite and PostgreSQL); durations are fetched as one column of values (medians and
-90th percentiles need the values, and business-hours durations need the SLA calendar) and survey scores as
-(score, count) pairs handed to cx.surveys' own score functions (NPS with its standard error, CSAT with a
-Wilson interval, CES with a normal interval of the mean).
+Every metric is defined here and, word for word, in docs/insights.md. A service page reads each data set once
+per period for all its breakdowns (``service_figure_sets``): rows with their group keys and their instants as
+microsecond integers (``EpochMicros``), worked out with numpy — counts, rates, medians and 90th percentiles,
+business-hours durations — and SLA clocks and survey scores as grouped counts; survey scores go to
+cx.surveys' own score functions (NPS with its standard error, CSAT with a Wilson interval, CES with a normal
+interval of the mean). The numbers equal the one-query-per-figure definitions in tests/reference.py exactly.
 
 Business hours: a ticket whose current SLA policy (cx.sla ``TicketSla.policy``) has a business calendar is
 measured in that calendar's open time, from the SLA app's own clock (``BusinessCalendarConfig.to_calendar`` and
