@@ -4,16 +4,21 @@ What it does:
 1. migrates a throwaway database (a fresh SQLite file in a temporary CXDESK_HOME, or --database-url, e.g. a
    throwaway PostgreSQL from scripts/pg-throwaway.sh) and bulk-loads --tickets tickets spread over --days days,
    each with a customer message and an agent reply (a third of them with a follow-up wait), 85 % solved, 5 %
-   reopened, a third under an SLA policy with a Monday-Friday business calendar (so their durations go through
-   the business-hours clock), and --answers NPS, CSAT and CES answers. Seeding bypasses the services on
-   purpose: it is setup, not the thing measured;
+   reopened, half of them (high and urgent) under an SLA policy with a Monday-Friday business calendar (so
+   their durations go through the business-hours clock), and --answers NPS, CSAT and CES answers. Seeding
+   bypasses the services on purpose: it is setup, not the thing measured;
 2. times each selector --repeat times over the last 90 days: the service dashboard (4 figure sets: period,
    previous period, breakdown by channel, leaderboard), the same filtered to one agent, the experience
    dashboard and the service-experience link;
-3. prints a table (min / median / max seconds and SQL queries per call) and a last line of key=value figures.
+3. prints a table (min / median / max wall-clock seconds, the median CPU seconds of this Python process — the
+   figure a busy machine disturbs least; the database server's work is not in it — and SQL queries per call)
+   and a last line of key=value figures. ``--reuse`` keeps the data of an earlier run on the same
+   ``--database-url`` (load once, then time several versions); ``--profile N`` prints the N most expensive
+   functions (cProfile) of one service dashboard call first.
 
     .venv/bin/python benchmarks/insights.py --tickets 50000
     .venv/bin/python benchmarks/insights.py --tickets 200000 --database-url postgres://cx:cx@127.0.0.1:5601/cx
+    .venv/bin/python benchmarks/insights.py --tickets 100000 --database-url ... --reuse --profile 30
 """
 
 from __future__ import annotations
@@ -139,15 +144,16 @@ def _time(label: str, call, repeat: int) -> tuple[str, list[float], int]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    seconds = []
+    seconds, cpu = [], []
     queries = 0
     for _ in range(repeat):
         with CaptureQueriesContext(connection) as captured:
-            started = time.perf_counter()
+            started, started_cpu = time.perf_counter(), time.process_time()
             call()
             seconds.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - started_cpu)
         queries = len(captured.captured_queries)
-    return label, seconds, queries
+    return label, seconds, queries, cpu
 
 
 def main() -> None:
@@ -158,19 +164,33 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the data already loaded by an earlier run on the same --database-url")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="print the N most expensive functions (cProfile) of one service dashboard call")
     args = parser.parse_args()
     _setup(args.database_url)
+    from cx.accounts.models import User as _User
+
     started = time.perf_counter()
-    _load(tickets=args.tickets, days=args.days, answers=args.answers, seed=args.seed)
+    if not (args.reuse and _User.objects.filter(username="bench-agent-0").exists()):
+        _load(tickets=args.tickets, days=args.days, answers=args.answers, seed=args.seed)
     load_seconds = time.perf_counter() - started
 
     from cx.accounts.models import Role, User
     from cx.insights.period import ServiceFilters, period_from
     from cx.insights.selectors import experience_dashboard, link_report, service_dashboard
 
-    viewer = User.objects.create(username="bench-lead", role=Role.TEAM_LEAD)
+    viewer, _ = User.objects.get_or_create(username="bench-lead", defaults={"role": Role.TEAM_LEAD})
     agent = User.objects.filter(username="bench-agent-0").first()
     period = period_from({"period": "90"})
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.runcall(service_dashboard, actor=viewer, filters=ServiceFilters(), period=period)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(args.profile)
     results = [
         _time("service dashboard (90 days)", lambda: service_dashboard(actor=viewer, filters=ServiceFilters(),
                                                                         period=period), args.repeat),
@@ -183,10 +203,11 @@ def main() -> None:
 
     print(f"Insights on {args.tickets:,} tickets over {args.days} days, {args.answers:,} answers "
           f"({connection.vendor}); load {load_seconds:.1f} s")
-    print(f"{'figures':34} {'min s':>8} {'median s':>9} {'max s':>8} {'queries':>8}")
-    for label, seconds, queries in results:
-        print(f"{label:34} {min(seconds):8.2f} {statistics.median(seconds):9.2f} {max(seconds):8.2f} {queries:8d}")
-    figures = " ".join(f"{key}={statistics.median(seconds):.3f}" for key, (_, seconds, _) in
+    print(f"{'figures':34} {'min s':>8} {'median s':>9} {'max s':>8} {'client CPU s':>13} {'queries':>8}")
+    for label, seconds, queries, cpu in results:
+        print(f"{label:34} {min(seconds):8.2f} {statistics.median(seconds):9.2f} {max(seconds):8.2f} "
+              f"{statistics.median(cpu):13.2f} {queries:8d}")
+    figures = " ".join(f"{key}={statistics.median(seconds):.3f}" for key, (_, seconds, _, _) in
                        zip(("service_s", "service_agent_s", "experience_s", "link_s"), results, strict=True))
     print(f"tickets={args.tickets} db={connection.vendor} {figures}")
 

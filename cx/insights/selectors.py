@@ -1,10 +1,11 @@
 """The figures behind the Insights pages, the API and the weekly digest (one implementation for all three).
 
-Every metric is defined here and, word for word, in docs/insights.md. Counts and rates are aggregated in
-SQL (portable between SQLite and PostgreSQL); durations are fetched as one column of values (medians and
-90th percentiles need the values, and business-hours durations need the SLA calendar) and survey scores as
-(score, count) pairs handed to cx.surveys' own score functions (NPS with its standard error, CSAT with a
-Wilson interval, CES with a normal interval of the mean).
+Every metric is defined here and, word for word, in docs/insights.md. A service page reads each data set once
+per period for all its breakdowns (``service_figure_sets``): rows with their group keys and their instants as
+microsecond integers (``EpochMicros``), worked out with numpy — counts, rates, medians and 90th percentiles,
+business-hours durations — and SLA clocks and survey scores as grouped counts; survey scores go to
+cx.surveys' own score functions (NPS with its standard error, CSAT with a Wilson interval, CES with a normal
+interval of the mean). The numbers equal the one-query-per-figure definitions in tests/reference.py exactly.
 
 Business hours: a ticket whose current SLA policy (cx.sla ``TicketSla.policy``) has a business calendar is
 measured in that calendar's open time, from the SLA app's own clock (``BusinessCalendarConfig.to_calendar`` and
@@ -14,16 +15,36 @@ time. Each duration figure says how many of its values were measured in business
 
 from __future__ import annotations
 
+import gc
 import logging
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, Max, OuterRef, Q, Subquery
-from django.db.models.functions import TruncDate
+import numpy as np
+from django.db import connection, transaction
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    DurationField,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
 from django.http import QueryDict
 from django.utils import timezone
 
@@ -33,7 +54,7 @@ from cx.churn.selectors import churn_outcomes
 from cx.core.errors import PermissionDenied
 from cx.insights.models import DigestSubscription, InsightsSettings
 from cx.insights.period import BREAKDOWNS, Period, ServiceFilters
-from cx.insights.stats import SMALL_SAMPLE, Delta, percentile, ratio
+from cx.insights.stats import SMALL_SAMPLE, Delta, percentile_of_sorted, ratio
 from cx.journeys.models import Stage
 from cx.journeys.selectors import orders
 from cx.sla.models import BusinessCalendarConfig, SlaClock, TicketSla
@@ -79,24 +100,79 @@ def insights_access_check(*, actor: User, token_scope: AccessLevel | None = None
 # --- Helpers --------------------------------------------------------------------------------------------------
 
 
-def _calendars(ids: Iterable[int | None]) -> dict[int, BusinessCalendar]:
-    wanted = {i for i in ids if i is not None}
-    if not wanted:
-        return {}
-    configs = BusinessCalendarConfig.objects.filter(pk__in=wanted).prefetch_related("holidays")
-    return {c.pk: c.to_calendar([h.date for h in c.holidays.all()]) for c in configs}
+def _calendars(ids: Iterable[int], known: dict[int, BusinessCalendar]) -> dict[int, BusinessCalendar]:
+    """The business calendars of ``ids``; ``known`` is the page's cache (filled here), so one page reads each
+    calendar once whatever the number of tickets."""
+    wanted = {i for i in ids if i not in known}
+    if wanted:
+        configs = BusinessCalendarConfig.objects.filter(pk__in=wanted).prefetch_related("holidays")
+        known.update({c.pk: c.to_calendar([h.date for h in c.holidays.all()]) for c in configs})
+    return known
 
 
-def _calendar_of(ticket_path: str) -> Subquery:
-    """The business calendar id of the ticket's current SLA policy (None: no policy or a 24/7 one)."""
-    return Subquery(TicketSla.objects.filter(ticket_id=OuterRef(ticket_path)).values("policy__calendar_id")[:1])
+def _calendar_of(ticket_path: str) -> Coalesce:
+    """The business calendar id of the ticket's current SLA policy (NO_CALENDAR: no policy or a 24/7 one)."""
+    return Coalesce(Subquery(TicketSla.objects.filter(ticket_id=OuterRef(ticket_path))
+                             .values("policy__calendar_id")[:1]), Value(NO_CALENDAR), output_field=IntegerField())
+
+
+NO_CALENDAR = -1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _us(moment: datetime) -> int:
+    """An aware instant as whole microseconds since 1970 (exact)."""
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _instant(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=int(us))
+
+
+class EpochMicros(Func):
+    """A timestamp column or subquery as whole microseconds since 1970 (NULL stays NULL). The figures need
+    differences of instants; integers come out of the driver several times faster than datetimes, and their
+    differences are exact, so ``(b - a) / 1e6`` is the very float ``(b - a).total_seconds()`` gives."""
+
+    arity = 1
+    output_field = BigIntegerField()
+
+    def as_sql(self, compiler, connection, **extra_context):  # PostgreSQL (EXTRACT gives an exact numeric)
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"ROUND(EXTRACT(EPOCH FROM {sql}) * 1000000)::bigint", params
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        # Django stores UTC as text, 'YYYY-MM-DD HH:MM:SS' and an optional fraction of a second (6 digits, or 3
+        # from SQLite's own clock). strftime only gets the whole seconds: it would round a fraction up.
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return (f"(CAST(strftime('%%s', substr({sql}, 1, 19)) AS INTEGER) * 1000000"
+                f" + CAST(ROUND(CAST(substr({sql}, 20) AS REAL) * 1000000) AS INTEGER))", (*params, *params))
+
+
+@contextmanager
+def _without_jit() -> Iterator[None]:
+    """On PostgreSQL, the figures' reads without the JIT compiler: their correlated subqueries have a high
+    estimated cost, so the JIT (on by default) compiles them, which takes longer than running them (measured:
+    about 0.3 s per read at 100,000 tickets). ``set_config(..., true)`` is ``SET LOCAL``: only inside this
+    transaction (or savepoint), and the previous value is put back."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('jit'), set_config('jit', 'off', true)")
+            previous = cursor.fetchone()[0]
+        yield
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('jit', %s, true)", [previous])
 
 
 class BusinessClock:
     """Business time between any two instants inside ``[low, high]`` of one calendar, by prefix sums over the
     SLA app's own open stretches (``open_intervals``), computed once: a dashboard measures thousands of tickets
-    against the same calendar, and each measurement is then a binary search instead of a walk over the days.
-    Equal to ``business_time_between`` by construction (tested)."""
+    against the same calendar, and all of them are then measured at once (``seconds_between_us``, a vectorised
+    binary search) instead of a walk over the days each. Equal to ``business_time_between`` (tested)."""
 
     def __init__(self, calendar: BusinessCalendar, low: datetime, high: datetime) -> None:
         self.spans = list(open_intervals(calendar, low, high))
@@ -106,6 +182,9 @@ class BusinessClock:
         for start, end in self.spans:
             self.before.append(total)
             total += (end - start).total_seconds()
+        self._starts_us = np.array([_us(start) for start, _ in self.spans], dtype=np.int64)
+        self._ends_us = np.array([_us(end) for _, end in self.spans], dtype=np.int64)
+        self._before = np.array(self.before, dtype=np.float64)
 
     def _until(self, moment: datetime) -> float:
         index = bisect_right(self.starts, moment) - 1
@@ -116,6 +195,19 @@ class BusinessClock:
 
     def seconds_between(self, start: datetime, end: datetime) -> float:
         return max(0.0, self._until(end) - self._until(start))
+
+    def _until_us(self, moments: np.ndarray) -> np.ndarray:
+        if not len(self.spans):
+            return np.zeros(len(moments))
+        index = np.searchsorted(self._starts_us, moments, side="right") - 1
+        at = np.maximum(index, 0)
+        # The same float operations as _until, element by element.
+        inside = (np.minimum(moments, self._ends_us[at]) - self._starts_us[at]) / 1e6
+        return np.where(index < 0, 0.0, self._before[at] + inside)
+
+    def seconds_between_us(self, start_us: np.ndarray, end_us: np.ndarray) -> np.ndarray:
+        """``seconds_between`` of many (start, end) pairs given in microseconds since 1970."""
+        return np.maximum(0.0, self._until_us(end_us) - self._until_us(start_us))
 
 
 @dataclass
@@ -128,28 +220,30 @@ class DurationStat:
     business_hours: int = 0
 
 
-def _durations(rows: Iterable[tuple[Any, datetime, datetime, int | None]]) -> dict[Any, DurationStat]:
-    """(group, start, end, calendar id) rows → per group the median and p90 of end - start, in business time
-    for rows with a calendar."""
-    rows = list(rows)
-    calendars = _calendars(row[3] for row in rows)
-    clocks: dict[int, BusinessClock] = {}
-    for calendar_id, calendar in calendars.items():
-        measured = [(start, end) for _, start, end, cid in rows if cid == calendar_id and end > start]
-        if measured:
-            clocks[calendar_id] = BusinessClock(calendar, min(a for a, _ in measured), max(b for _, b in measured))
-    values: dict[Any, list[float]] = defaultdict(list)
-    business: dict[Any, int] = defaultdict(int)
-    for group, start, end, calendar_id in rows:
-        if calendar_id is not None and calendar_id in calendars:
-            clock = clocks.get(calendar_id)
-            seconds = clock.seconds_between(start, end) if clock is not None and end > start else 0.0
-            business[group] += 1
-        else:
-            seconds = (end - start).total_seconds()
-        values[group].append(max(0.0, seconds))
-    return {group: DurationStat(n=len(v), median=percentile(v, 0.5), p90=percentile(v, 0.9),
-                                business_hours=business[group]) for group, v in values.items()}
+def _seconds(start_us: np.ndarray, end_us: np.ndarray, calendar_ids: np.ndarray,
+             calendars: dict[int, BusinessCalendar]) -> tuple[np.ndarray, np.ndarray]:
+    """end - start in seconds (never negative) for each row, in business time for rows whose ticket has a
+    business calendar; and which rows those were. One clock per calendar spans that calendar's rows."""
+    seconds = np.maximum(0.0, (end_us - start_us) / 1e6)
+    business = np.zeros(len(start_us), dtype=bool)
+    for calendar_id in np.unique(calendar_ids).tolist():
+        if calendar_id == NO_CALENDAR or calendar_id not in calendars:
+            continue
+        rows = calendar_ids == calendar_id
+        business |= rows
+        measured = rows & (end_us > start_us)
+        seconds[rows] = 0.0
+        if measured.any():
+            clock = BusinessClock(calendars[calendar_id], _instant(start_us[measured].min()),
+                                  _instant(end_us[measured].max()))
+            seconds[measured] = clock.seconds_between_us(start_us[measured], end_us[measured])
+    return seconds, business
+
+
+def _duration_stat(seconds: np.ndarray, business: np.ndarray) -> DurationStat:
+    ordered = np.sort(seconds).tolist()
+    return DurationStat(n=len(ordered), median=percentile_of_sorted(ordered, 0.5),
+                        p90=percentile_of_sorted(ordered, 0.9), business_hours=int(business.sum()))
 
 
 def _score_lists(rows: Iterable[tuple[Any, int, int]]) -> dict[Any, list[int]]:
@@ -160,26 +254,9 @@ def _score_lists(rows: Iterable[tuple[Any, int, int]]) -> dict[Any, list[int]]:
     return out
 
 
-def _grouped(qs, group_path: str | None, **aggregates) -> dict[Any, dict[str, Any]]:
-    if group_path is None:
-        return {ALL: qs.aggregate(**aggregates)}
-    return {row.pop("g"): row for row in qs.annotate(g=F(group_path)).values("g").annotate(**aggregates)
-            .order_by()}
-
-
-def _group_path(prefix: str, group: str | None) -> str | None:
-    if group is None:
-        return None
-    return prefix + {"agent": "assignee_id", "team": "team_id", "channel": "channel", "priority": "priority"}[group]
-
-
-def _values(qs, group_path: str | None, *fields: str):
-    if group_path is None:
-        return ((ALL, *row) for row in qs.values_list(*fields))
-    return qs.annotate(g=F(group_path)).values_list("g", *fields)
-
-
 # --- Service figures ---------------------------------------------------------------------------------------------
+
+GROUP_FIELDS = {"agent": "assignee_id", "team": "team_id", "channel": "channel", "priority": "priority"}
 
 
 @dataclass
@@ -214,28 +291,121 @@ class ServiceFigures:
         return out
 
 
-def service_figures(*, filters: ServiceFilters, period: Period, group: str | None = None,
-                    now: datetime | None = None) -> dict[Any, ServiceFigures]:
-    """The service KPIs of ``period`` per group (key ``"all"`` without a group). Definitions: docs/insights.md."""
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a read's rows become arrays: the hundreds of thousands of short-lived
+    tuples and ints (which cannot form cycles) would otherwise set off full collections over the whole
+    process's heap — measured: three quarters of the dashboard's Python time at 100,000 tickets."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+NO_ID = 0  # a missing assignee or team in the rows (database ids start at 1)
+
+
+class _Rows:
+    """One query's rows as columns: numbers as numpy arrays, and per requested breakdown each row's group code.
+
+    The rows are read with the connection's cursor, not through the queryset: Django would pass every value
+    through a converter (a Python call per value, most of the time at 100,000 tickets)."""
+
+    def __init__(self, qs, prefix: str, groups: Sequence[str | None], *fields: str) -> None:
+        keyed = [g for g in groups if g is not None]
+        names = {f"group_{g}": (Coalesce(F(prefix + GROUP_FIELDS[g]), Value(NO_ID)) if g in ("agent", "team")
+                                else F(prefix + GROUP_FIELDS[g])) for g in keyed}
+        sql, params = qs.annotate(**names).values_list(*names, *fields).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            with _gc_paused():
+                rows = cursor.fetchall()
+                position = {column[0]: i for i, column in enumerate(cursor.description)}
+                columns = list(zip(*rows, strict=True)) if rows else [()] * len(position)
+                self.n = len(rows)
+                self.columns = {name: np.array(columns[position[name]], dtype=np.int64) for name in fields}
+                del rows
+        self.codes: dict[str, tuple[list[Any], np.ndarray]] = {}
+        for g in keyed:
+            values, codes = np.unique(np.array(columns[position[f"group_{g}"]]), return_inverse=True)
+            keys = [None if g in ("agent", "team") and v == NO_ID else v for v in values.tolist()]
+            self.codes[g] = keys, codes.reshape(-1)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def split(self, group: str | None, rows: np.ndarray | None = None) -> Iterator[tuple[Any, np.ndarray]]:
+        """(group key, row positions) for each key among ``rows`` (a boolean mask; all rows by default)."""
+        selected = np.arange(self.n) if rows is None else np.flatnonzero(rows)
+        if group is None:
+            if len(selected):
+                yield ALL, selected
+            return
+        keys, all_codes = self.codes[group]
+        codes = all_codes[selected]
+        counts = np.bincount(codes, minlength=len(keys))
+        ends = np.cumsum(counts)
+        order = np.argsort(codes, kind="stable")
+        for code in np.flatnonzero(counts).tolist():
+            yield keys[code], selected[order[ends[code] - counts[code]:ends[code]]]
+
+
+def _sum_by(rows: Iterable[dict[str, Any]], group: str | None, *counts: str) -> dict[Any, dict[str, int]]:
+    """Counts from a GROUP BY over every requested breakdown key, added up per key of one breakdown."""
+    out: dict[Any, dict[str, int]] = {}
+    for row in rows:
+        key = ALL if group is None else row[f"group_{group}"]
+        total = out.setdefault(key, dict.fromkeys(counts, 0))
+        for name in counts:
+            total[name] += row[name] or 0
+    return out
+
+
+def _count_rows(qs, prefix: str, groups: Sequence[str | None], **aggregates) -> list[dict[str, Any]]:
+    """``aggregates`` grouped by the keys of every requested breakdown at once (one query, at most a row per
+    combination of keys: independent of the number of tickets)."""
+    keyed = [g for g in groups if g is not None]
+    if not keyed:
+        return [qs.aggregate(**aggregates)]
+    names = {f"group_{g}": F(prefix + GROUP_FIELDS[g]) for g in keyed}
+    return list(qs.annotate(**names).values(*names).annotate(**aggregates).order_by())
+
+
+def service_figure_sets(*, filters: ServiceFilters, period: Period, groups: Sequence[str | None] = (None,),
+                        now: datetime | None = None, calendars: dict[int, BusinessCalendar] | None = None
+                        ) -> dict[str | None, dict[Any, ServiceFigures]]:
+    """The service KPIs of ``period`` for several breakdowns at once: per entry of ``groups`` (None for all
+    tickets, key ``"all"``; or "agent", "team", "channel", "priority") the figures per group key. Each data set
+    is read once whatever the number of breakdowns, with the durations as microsecond integers, and measured
+    with numpy; the numbers are exactly those of the definitions in docs/insights.md (tested against the
+    one-query-per-figure reference). ``calendars``: a cache of business calendars shared by calls of one page."""
     now = now or timezone.now()
+    groups = list(dict.fromkeys(groups))
+    with _without_jit():
+        return _figure_sets(filters=filters, period=period, groups=groups, now=now,
+                            calendars={} if calendars is None else calendars)
+
+
+def _figure_sets(*, filters: ServiceFilters, period: Period, groups: list[str | None], now: datetime,
+                 calendars: dict[int, BusinessCalendar]) -> dict[str | None, dict[Any, ServiceFigures]]:
     start, end = period.start, period.end
-    figures: dict[Any, ServiceFigures] = defaultdict(ServiceFigures)
+    known = calendars
+    sets: dict[str | None, dict[Any, ServiceFigures]] = {g: defaultdict(ServiceFigures) for g in groups}
     tickets = Ticket.objects.filter(**filters.ticket_filter())
-    g = _group_path("", group)
 
-    # Created in the period; resolution rate = solved (or closed) before the period ended / created.
-    created = tickets.filter(created_at__gte=start, created_at__lt=end)
-    for key, row in _grouped(created, g, n=Count("pk"), resolved=Count(
-            "pk", filter=Q(status_category__in=DONE, solved_at__lt=end))).items():
-        figure = figures[key]
-        figure.created, figure.resolved_of_created = row["n"] or 0, row["resolved"] or 0
-        figure.resolution_rate = ratio(figure.resolved_of_created, figure.created)
-
-    # First response time: the first public agent reply - created, for tickets the customer opened.
-    answered = created.filter(first_response_at__isnull=False, first_response_at__gt=F("created_at"))
-    for key, stat in _durations(_values(answered.annotate(cal=_calendar_of("pk")), g,
-                                        "created_at", "first_response_at", "cal")).items():
-        figures[key].first_response = stat
+    # Created in the period: counts, resolution rate (solved or closed before the period ended) and the first
+    # response time (first public agent reply - created, tickets the customer opened that were answered).
+    created = _Rows(
+        tickets.filter(created_at__gte=start, created_at__lt=end).annotate(
+            created_us=EpochMicros("created_at"),
+            first_us=Coalesce(EpochMicros("first_response_at"), Value(0), output_field=BigIntegerField()),
+            resolved=Case(When(Q(status_category__in=DONE, solved_at__lt=end), then=Value(1)), default=Value(0),
+                          output_field=IntegerField()),
+            cal=_calendar_of("pk")),
+        "", groups, "created_us", "first_us", "resolved", "cal")
 
     # Next response time: from each customer message that follows a public agent reply to the next public
     # agent reply (customer messages in the period).
@@ -244,70 +414,98 @@ def service_figures(*, filters: ServiceFilters, period: Period, group: str | Non
                                .order_by("-created_at", "-id").values("author_type")[:1])
     next_reply = Subquery(public.filter(author_type=AuthorType.AGENT, created_at__gt=OuterRef("created_at"))
                           .order_by("created_at", "id").values("created_at")[:1])
-    waits = (Message.objects.filter(author_type=AuthorType.CUSTOMER, visibility=Visibility.PUBLIC,
-                                    created_at__gte=start, created_at__lt=end,
-                                    **filters.ticket_filter("ticket__"))
-             .annotate(previous_author=previous_author, replied_at=next_reply, cal=_calendar_of("ticket_id"))
-             .filter(previous_author=AuthorType.AGENT, replied_at__isnull=False))
-    for key, stat in _durations(_values(waits, _group_path("ticket__", group),
-                                        "created_at", "replied_at", "cal")).items():
-        figures[key].next_response = stat
+    waits = _Rows(Message.objects.filter(author_type=AuthorType.CUSTOMER, visibility=Visibility.PUBLIC,
+                                         created_at__gte=start, created_at__lt=end,
+                                         **filters.ticket_filter("ticket__"))
+                  .annotate(previous_author=previous_author).filter(previous_author=AuthorType.AGENT)
+                  .annotate(asked_us=EpochMicros("created_at"),
+                            replied_us=Coalesce(EpochMicros(next_reply), Value(0), output_field=BigIntegerField()),
+                            cal=_calendar_of("ticket_id")),
+                  "ticket__", groups, "asked_us", "replied_us", "cal")
+    replied = waits["replied_us"] > 0  # not yet answered: 0 (filtered here, so the subquery runs once a row)
 
-    # Solved in the period: full resolution time, first-contact resolution and reopens.
-    solved = tickets.filter(status_category__in=DONE, solved_at__gte=start, solved_at__lt=end)
-    for key, stat in _durations(_values(solved.annotate(cal=_calendar_of("pk")), g,
-                                        "created_at", "solved_at", "cal")).items():
-        figures[key].resolution = stat
+    # Solved in the period (last solve): full resolution time, first-contact resolution and reopens.
     agent_replies = Subquery(Message.objects.filter(ticket_id=OuterRef("pk"), visibility=Visibility.PUBLIC,
                                                     author_type=AuthorType.AGENT)
                              .order_by().values("ticket_id").annotate(n=Count("pk")).values("n")[:1])
-    reopened = Exists(SlaClock.objects.filter(ticket_sla__ticket_id=OuterRef("pk"), metric="resolution")
+    was_reopened = Exists(SlaClock.objects.filter(ticket_sla__ticket_id=OuterRef("pk"), metric="resolution")
                       .exclude(resumed_gaps=[]))
-    annotated = solved.annotate(agent_replies=agent_replies, was_reopened=reopened)
-    for key, row in _grouped(annotated, g, n=Count("pk"),
-                             fcr_base=Count("pk", filter=Q(agent_replies__gte=1)),
-                             fcr=Count("pk", filter=Q(agent_replies=1, was_reopened=False)),
-                             reopened=Count("pk", filter=Q(was_reopened=True))).items():
-        figure = figures[key]
-        figure.solved, figure.fcr_base, figure.fcr_count = row["n"] or 0, row["fcr_base"] or 0, row["fcr"] or 0
-        figure.reopened = row["reopened"] or 0
-        figure.fcr_rate = ratio(figure.fcr_count, figure.fcr_base)
-        figure.reopen_rate = ratio(figure.reopened, figure.solved)
+    solved = _Rows(tickets.filter(status_category__in=DONE, solved_at__gte=start, solved_at__lt=end).annotate(
+        created_us=EpochMicros("created_at"), solved_us=EpochMicros("solved_at"), cal=_calendar_of("pk"),
+        agent_replies=Coalesce(agent_replies, Value(0), output_field=IntegerField()),
+        reopened=Case(When(was_reopened, then=Value(1)), default=Value(0), output_field=IntegerField())),
+        "", groups, "created_us", "solved_us", "cal", "agent_replies", "reopened")
+
+    _calendars((i for i in np.unique(np.concatenate([created["cal"], waits["cal"], solved["cal"]])).tolist()
+                if i != NO_CALENDAR), known)
+    answered = created["first_us"] > created["created_us"]  # (no reply: first_us is 0)
+    frt = _seconds(created["created_us"], created["first_us"], created["cal"], known)  # read where answered
+    nrt = _seconds(waits["asked_us"], waits["replied_us"], waits["cal"], known)
+    resolution = _seconds(solved["created_us"], solved["solved_us"], solved["cal"], known)
+    fcr_base = solved["agent_replies"] >= 1
+    fcr = (solved["agent_replies"] == 1) & (solved["reopened"] == 0)
 
     # Backlog at the end of the period (or now): created before it and not solved by then.
     at = min(end, now)
-    backlog = tickets.filter(created_at__lt=at).filter(Q(status_category__in=UNRESOLVED_CATEGORIES)
-                                                       | Q(status_category__in=DONE, solved_at__gte=at))
-    ages: dict[Any, list[float]] = defaultdict(list)
-    for key, created_at in _values(backlog, g, "created_at"):
-        ages[key].append((at - created_at).total_seconds())
-    for key, values in ages.items():
-        figure = figures[key]
-        figure.backlog = len(values)
-        figure.backlog_age_median, figure.backlog_age_p90 = percentile(values, 0.5), percentile(values, 0.9)
+    backlog = _Rows(tickets.filter(created_at__lt=at).filter(Q(status_category__in=UNRESOLVED_CATEGORIES)
+                                                             | Q(status_category__in=DONE, solved_at__gte=at))
+                    .annotate(created_us=EpochMicros("created_at")), "", groups, "created_us")
+    ages = (_us(at) - backlog["created_us"]) / 1e6
 
     # SLA attainment: targets settled in the period (achieved, or breached while still running) that were met.
     clocks = (SlaClock.objects.filter(due_at__isnull=False, **filters.ticket_filter("ticket_sla__ticket__"))
               .filter(Q(achieved_at__gte=start, achieved_at__lt=end)
                       | Q(achieved_at__isnull=True, breached_at__gte=start, breached_at__lt=end)))
-    for key, row in _grouped(clocks, _group_path("ticket_sla__ticket__", group), n=Count("pk"),
-                             met=Count("pk", filter=Q(achieved_at__isnull=False, breached_at__isnull=True))).items():
-        figure = figures[key]
-        figure.sla_settled, figure.sla_met = row["n"] or 0, row["met"] or 0
-        figure.sla_attainment = ratio(figure.sla_met, figure.sla_settled)
+    sla_rows = _count_rows(clocks, "ticket_sla__ticket__", groups, n=Count("pk"),
+                           met=Count("pk", filter=Q(achieved_at__isnull=False, breached_at__isnull=True)))
 
     # CSAT of ticket surveys answered in the period.
     responses = Response.objects.filter(csat_score__isnull=False, ticket__isnull=False, started_at__gte=start,
                                         started_at__lt=end, **filters.ticket_filter("ticket__"))
-    rg = _group_path("ticket__", group)
-    score_rows = (responses.values_list("csat_score").annotate(n=Count("pk")).order_by() if rg is None else
-                  responses.annotate(g=F(rg)).values_list("g", "csat_score").annotate(n=Count("pk")).order_by())
-    lists = _score_lists(((ALL, s, n) for s, n in score_rows) if rg is None else score_rows)
-    for key, scores in lists.items():
-        figures[key].csat = score_of(SurveyKind.CSAT, scores)
-    if group is None:
-        figures.setdefault(ALL, ServiceFigures())  # an empty period still has its (empty) row
-    return dict(figures)
+    keyed = [g for g in groups if g is not None]
+    names = {f"group_{g}": F("ticket__" + GROUP_FIELDS[g]) for g in keyed}
+    csat_rows = list(responses.annotate(**names).values(*names, "csat_score").annotate(n=Count("pk")).order_by())
+
+    for group in groups:
+        figures = sets[group]
+        for key, rows in created.split(group):
+            figure = figures[key]
+            figure.created, figure.resolved_of_created = len(rows), int(created["resolved"][rows].sum())
+            figure.resolution_rate = ratio(figure.resolved_of_created, figure.created)
+        for key, rows in created.split(group, answered):
+            figures[key].first_response = _duration_stat(frt[0][rows], frt[1][rows])
+        for key, rows in waits.split(group, replied):
+            figures[key].next_response = _duration_stat(nrt[0][rows], nrt[1][rows])
+        for key, rows in solved.split(group):
+            figure = figures[key]
+            figure.resolution = _duration_stat(resolution[0][rows], resolution[1][rows])
+            figure.solved, figure.fcr_base = len(rows), int(fcr_base[rows].sum())
+            figure.fcr_count, figure.reopened = int(fcr[rows].sum()), int(solved["reopened"][rows].sum())
+            figure.fcr_rate = ratio(figure.fcr_count, figure.fcr_base)
+            figure.reopen_rate = ratio(figure.reopened, figure.solved)
+        for key, rows in backlog.split(group):
+            figure = figures[key]
+            ordered = np.sort(ages[rows]).tolist()
+            figure.backlog = len(ordered)
+            figure.backlog_age_median = percentile_of_sorted(ordered, 0.5)
+            figure.backlog_age_p90 = percentile_of_sorted(ordered, 0.9)
+        for key, row in _sum_by(sla_rows, group, "n", "met").items():
+            figure = figures[key]
+            figure.sla_settled, figure.sla_met = row["n"], row["met"]
+            figure.sla_attainment = ratio(figure.sla_met, figure.sla_settled)
+        lists = _score_lists((ALL if group is None else row[f"group_{group}"], row["csat_score"], row["n"])
+                             for row in csat_rows)
+        for key, scores in lists.items():
+            figures[key].csat = score_of(SurveyKind.CSAT, scores)
+        if group is None:
+            figures.setdefault(ALL, ServiceFigures())  # an empty period still has its (empty) row
+    return {group: dict(figures) for group, figures in sets.items()}
+
+
+def service_figures(*, filters: ServiceFilters, period: Period, group: str | None = None,
+                    now: datetime | None = None) -> dict[Any, ServiceFigures]:
+    """The service KPIs of ``period`` per group (key ``"all"`` without a group). Definitions: docs/insights.md."""
+    return service_figure_sets(filters=filters, period=period, groups=(group,), now=now)[group]
 
 
 KpiSpec = tuple[str, str, str, bool, Callable[[ServiceFigures], float | None], Callable[[ServiceFigures], int]]
@@ -433,15 +631,15 @@ def service_dashboard(*, actor: User, filters: ServiceFilters, period: Period, b
                       token_scope: AccessLevel | None = None, now: datetime | None = None) -> ServiceDashboard:
     insights_access_check(actor=actor, token_scope=token_scope)
     previous = period.previous()
-    current = service_figures(filters=filters, period=period, now=now)[ALL]
-    before = service_figures(filters=filters, period=previous, now=now)[ALL]
-    grouped = service_figures(filters=filters, period=period, group=breakdown, now=now)
+    calendars: dict[int, BusinessCalendar] = {}
+    sets = service_figure_sets(filters=filters, period=period, groups=(None, breakdown, "agent"), now=now,
+                               calendars=calendars)
+    current, grouped, by_agent = sets[None][ALL], sets[breakdown], sets["agent"]
+    before = service_figure_sets(filters=filters, period=previous, now=now, calendars=calendars)[None][ALL]
     labels = _group_labels(breakdown, grouped)
     groups = sorted(((labels[k], f) for k, f in grouped.items() if f.created or f.solved or f.backlog
                      or f.next_response.n or f.sla_settled or (f.csat and f.csat.n)),
                     key=lambda item: (-item[1].created, item[0]))
-    by_agent = grouped if breakdown == "agent" else service_figures(filters=filters, period=period, group="agent",
-                                                                     now=now)
     agent_labels = _group_labels("agent", by_agent)
     leaderboard = sorted(((agent_labels[k], k, f) for k, f in by_agent.items() if k is not None and f.solved),
                          key=lambda item: (-item[2].solved, item[2].resolution.median or 0, item[0]))

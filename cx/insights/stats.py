@@ -14,7 +14,13 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     """Linear-interpolated percentile (like PostgreSQL's percentile_cont and numpy's default); None if empty."""
     if not values:
         return None
-    ordered = sorted(values)
+    return percentile_of_sorted(sorted(values), q)
+
+
+def percentile_of_sorted(ordered: Sequence[float], q: float) -> float | None:
+    """``percentile`` of values already in ascending order (the same arithmetic, so the same float)."""
+    if not ordered:
+        return None
     if len(ordered) == 1:
         return float(ordered[0])
     position = (len(ordered) - 1) * q
