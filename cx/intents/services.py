@@ -243,6 +243,14 @@ def _holdout_split(texts: list[str], labels: list[str]) -> tuple[list[int], list
     return sorted(train), sorted(test)
 
 
+def intent_classifier_new() -> IntentClassifier:
+    """An untrained classifier as this installation trains them (the transformer stage per settings); the
+    training runs and `cxdesk eval intents` both start from here."""
+    from django.conf import settings
+
+    return IntentClassifier(transformer=settings.INTENT_TRANSFORMER)
+
+
 def intent_model_train(*, model_id: int | None = None, trigger: str = "command") -> IntentModel:
     """Train now (in this process) and activate the result. Used by the task, the command and the schedule.
 
@@ -258,11 +266,11 @@ def intent_model_train(*, model_id: int | None = None, trigger: str = "command")
         train_idx, test_idx = _holdout_split(texts, labels)
         holdout_accuracy = None
         if test_idx:
-            probe = IntentClassifier().fit([texts[i] for i in train_idx], [labels[i] for i in train_idx])
+            probe = intent_classifier_new().fit([texts[i] for i in train_idx], [labels[i] for i in train_idx])
             predictions = probe.predict([texts[i] for i in test_idx])
             holdout_accuracy = sum(p.label == labels[i] for p, i in zip(predictions, test_idx, strict=True)) / len(
                 test_idx)
-        classifier = IntentClassifier().fit(texts, labels)
+        classifier = intent_classifier_new().fit(texts, labels)
     except ValidationFailed as exc:
         _finish(run, status=ModelStatus.FAILED, error=exc.message)
         raise
