@@ -7,7 +7,7 @@ intents; AdamW with a short warm-up and a linear decay, the head at a higher lea
 texts cut to ``MAX_TOKENS`` tokens and batched by similar length so padding stays small (BANKING77 questions
 are 13 tokens at the median). The trained encoder + head are exported to ONNX and quantised to int8 (about
 23 MB, stored inside the trained classifier); predicting needs only onnxruntime and the tokenizer, about
-4-8 times slower per text than the fast models together, which is why the classifier routes only its
+20 times slower per text than the fast models together, which is why the classifier routes only its
 uncertain texts here (``cx.intents.classifier``). Dynamic int8 scales activations per batch, so a text's
 probabilities can move in the third decimal with the other texts of its batch. Every constant was chosen on
 a 10 % holdout inside the BANKING77 training split (benchmarks/RESULTS.md), never on a test set.
