@@ -313,22 +313,23 @@ def intent_retrain_job(now) -> str:
 
 # ----- predicting -----
 
-_loaded: dict[int, IntentClassifier] = {}
+_loaded: dict[tuple[int, Any], IntentClassifier] = {}  # by (pk, finished_at): a reused pk is not mistaken
 _loaded_lock = threading.Lock()
 
 
 def active_classifier() -> tuple[IntentModel, IntentClassifier] | None:
     """The active trained model, loaded once per process (and again when a newer one is activated)."""
-    row = IntentModel.objects.filter(is_active=True, status=ModelStatus.READY).only("pk").first()
+    row = IntentModel.objects.filter(is_active=True, status=ModelStatus.READY).only("pk", "finished_at").first()
     if row is None:
         return None
+    key = (row.pk, row.finished_at)
     with _loaded_lock:
-        classifier = _loaded.get(row.pk)
+        classifier = _loaded.get(key)
         if classifier is None:
             artifact = IntentModel.objects.values_list("artifact", flat=True).get(pk=row.pk)
             classifier = IntentClassifier.from_bytes(bytes(artifact))
             _loaded.clear()
-            _loaded[row.pk] = classifier
+            _loaded[key] = classifier
     return row, classifier
 
 

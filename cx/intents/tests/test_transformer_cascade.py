@@ -58,7 +58,7 @@ def test_train_command_stores_the_transformer_with_the_model_and_routing_asks_it
     text = ticket_text(ticket)
     expected = classifier.predict([text])[0]
     assert classifier.cascade_share([text]) == 1.0
-    assert intent.label.name == expected.label and abs(intent.confidence - expected.confidence) < 1e-6
+    assert intent.label.name == expected.label and abs(intent.confidence - expected.confidence) <= 5e-5  # rounded
 
 
 @override_settings(INTENT_TRANSFORMER=True)
