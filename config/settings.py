@@ -280,6 +280,7 @@ LOGGING = {
 }
 
 CXDESK_DATA_DIR = env_path("CXDESK_DATA_DIR")
+INTENT_TRANSFORMER = env_bool("CXDESK_INTENT_TRANSFORMER")
 
 # --- Journeys and tracking ------------------------------------------------------------------------
 CXDESK_ANALYTICS_ENGINE = env_str("CXDESK_ANALYTICS_ENGINE")

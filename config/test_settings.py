@@ -6,6 +6,8 @@ import tempfile
 
 os.environ.setdefault("CXDESK_HOME", tempfile.mkdtemp(prefix="cxdesk-test-"))
 os.environ.setdefault("CXDESK_TASKS", "immediate")
+# The intent classifier's transformer stage costs seconds per training: its own tests switch it on.
+os.environ.setdefault("CXDESK_INTENT_TRANSFORMER", "false")
 os.environ.setdefault("CXDESK_SECRET_KEY", "test-secret-key-not-for-production-use-0123456789")
 
 from config.settings import *  # noqa: F403

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from cx.core.evaluation import EvaluationInputError
-from cx.intents.classifier import IntentClassifier, NotEnoughData
+from cx.intents.classifier import CASCADE_THRESHOLD, NotEnoughData
 
 MAX_FIELD = 10_000_000
 PREDICT_BATCH = 1_000
@@ -101,9 +101,11 @@ def handle_intents(options: dict[str, Any], stdout: TextIO) -> None:
     for role, skipped in (("training", train_skipped), ("test", test_skipped)):
         if skipped:
             stdout.write(f"note: skipped {skipped} {role} rows with an empty text or category\n")
+    from cx.intents.services import intent_classifier_new
+
     started, cpu_started = time.perf_counter(), time.process_time()
     try:
-        classifier = IntentClassifier().fit([r["text"] for r in train], [r["category"] for r in train])
+        classifier = intent_classifier_new().fit([r["text"] for r in train], [r["category"] for r in train])
     except NotEnoughData as exc:
         raise EvaluationInputError(str(exc)) from None
     train_seconds, train_cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
@@ -124,6 +126,11 @@ def handle_intents(options: dict[str, Any], stdout: TextIO) -> None:
                  f"training: {train_seconds:.1f} s wall, {train_cpu_seconds:.1f} s CPU\n")
     stdout.write(f"test examples: {len(texts)}, inference: {len(texts) / predict_seconds:,.0f} texts/s wall, "
                  f"{len(texts) / predict_cpu_seconds:,.0f} texts per CPU second (batches of {PREDICT_BATCH})\n")
+    if classifier.transformer is not None:
+        stdout.write(f"cascade: fine-tuned MiniLM asked about {classifier.cascade_share(texts):.1%} of the test texts "
+                     f"(fast-model confidence below {CASCADE_THRESHOLD}); its training: "
+                     f"{classifier.transformer.training_seconds:.1f} s wall, "
+                     f"{classifier.transformer.training_cpu_seconds:.1f} s CPU\n")
     for name, probabilities in classifier.component_probabilities(texts).items():
         alone = sum(classifier.labels[i] == t for i, t in zip(probabilities.argmax(axis=1), truth, strict=True))
         stdout.write(f"{name} alone: accuracy {alone / len(truth):.4f}\n")

@@ -243,6 +243,14 @@ def _holdout_split(texts: list[str], labels: list[str]) -> tuple[list[int], list
     return sorted(train), sorted(test)
 
 
+def intent_classifier_new() -> IntentClassifier:
+    """An untrained classifier as this installation trains them (the transformer stage per settings); the
+    training runs and `cxdesk eval intents` both start from here."""
+    from django.conf import settings
+
+    return IntentClassifier(transformer=settings.INTENT_TRANSFORMER)
+
+
 def intent_model_train(*, model_id: int | None = None, trigger: str = "command") -> IntentModel:
     """Train now (in this process) and activate the result. Used by the task, the command and the schedule.
 
@@ -258,11 +266,11 @@ def intent_model_train(*, model_id: int | None = None, trigger: str = "command")
         train_idx, test_idx = _holdout_split(texts, labels)
         holdout_accuracy = None
         if test_idx:
-            probe = IntentClassifier().fit([texts[i] for i in train_idx], [labels[i] for i in train_idx])
+            probe = intent_classifier_new().fit([texts[i] for i in train_idx], [labels[i] for i in train_idx])
             predictions = probe.predict([texts[i] for i in test_idx])
             holdout_accuracy = sum(p.label == labels[i] for p, i in zip(predictions, test_idx, strict=True)) / len(
                 test_idx)
-        classifier = IntentClassifier().fit(texts, labels)
+        classifier = intent_classifier_new().fit(texts, labels)
     except ValidationFailed as exc:
         _finish(run, status=ModelStatus.FAILED, error=exc.message)
         raise
@@ -305,22 +313,23 @@ def intent_retrain_job(now) -> str:
 
 # ----- predicting -----
 
-_loaded: dict[int, IntentClassifier] = {}
+_loaded: dict[tuple[int, Any], IntentClassifier] = {}  # by (pk, finished_at): a reused pk is not mistaken
 _loaded_lock = threading.Lock()
 
 
 def active_classifier() -> tuple[IntentModel, IntentClassifier] | None:
     """The active trained model, loaded once per process (and again when a newer one is activated)."""
-    row = IntentModel.objects.filter(is_active=True, status=ModelStatus.READY).only("pk").first()
+    row = IntentModel.objects.filter(is_active=True, status=ModelStatus.READY).only("pk", "finished_at").first()
     if row is None:
         return None
+    key = (row.pk, row.finished_at)
     with _loaded_lock:
-        classifier = _loaded.get(row.pk)
+        classifier = _loaded.get(key)
         if classifier is None:
             artifact = IntentModel.objects.values_list("artifact", flat=True).get(pk=row.pk)
             classifier = IntentClassifier.from_bytes(bytes(artifact))
             _loaded.clear()
-            _loaded[row.pk] = classifier
+            _loaded[key] = classifier
     return row, classifier
 
 
